@@ -1,0 +1,5 @@
+import type { Command } from './command.js';
+import { versionCommand } from './cmd-version.js';
+
+/** Every subcommand, in the order `bulwark help` lists them. */
+export const COMMANDS: readonly Command[] = [versionCommand];

@@ -1,0 +1,2 @@
+/** `bulwark/client`: the failover client for Bulwark and etcd clusters. */
+export { BULWARK_VERSION } from '../version.js';
