@@ -186,6 +186,13 @@ export interface DurableState {
   readonly entries: readonly Entry[];
   /** The configuration to start with when there is neither snapshot nor config entry (bootstrap). */
   readonly initialConfig: ConfigState;
+  /**
+   * Set when recovery found committed entries corrupted and dropped them (Protocol-Aware Recovery):
+   * the log once reached this index. Until the log again reaches it (from the leader, or by a
+   * snapshot covering it) the member must not vote, pre-vote or campaign, because its log no longer
+   * holds what its earlier votes and acknowledgements promised. Null after a clean recovery.
+   */
+  readonly repairUntil: LogIndex | null;
 }
 
 export interface ConsensusEngine<M extends EngineMessage> {
