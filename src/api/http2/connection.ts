@@ -658,7 +658,17 @@ export class Http2Connection<T> {
   }
 
   private maybeRemove(s: Http2Stream<T>): void {
-    if (!(s.localClosed && s.remoteClosed) || s.reset) return;
+    if (s.reset) return;
+    if (s.localClosed && !s.remoteClosed && this.role === 'server') {
+      // The response is complete while the request is still coming: tell the client to stop
+      // sending (RFC 9113 §8.1); the stream ends here without an error to the owner.
+      writeRstStream(this.out, s.id, ErrorCode.NO_ERROR);
+      this.outputReady();
+      this.dropStream(s, { type: 'local-reset', errorCode: ErrorCode.NO_ERROR, reason: 'response complete' }, false);
+      if (this.isPeerInitiated(s.id) && this.resetBudget < H2_RESET_STREAMS_EXCESS_MAX) this.resetBudget++;
+      return;
+    }
+    if (!(s.localClosed && s.remoteClosed)) return;
     if (this.streams.get(s.id) !== s) return;
     this.streams.delete(s.id);
     this.pending.delete(s);
