@@ -32,25 +32,26 @@ export class Http2Server<T> {
   /** Serves HTTP/2 on a socket (whose first bytes are the client preface). */
   handleSocket(socket: Socket): void {
     const binding = new SocketBinding(socket);
-    let handler: StreamHandler<T> | undefined;
+    // The owner's handler is made once the connection exists; events cannot arrive before that.
+    const owner: { handler?: StreamHandler<T> } = {};
     const conn: Http2Connection<T> = new Http2Connection<T>(
       { ...this.options.connection, role: 'server' },
       {
-        onHeaders: (s, h, e) => handler!.onHeaders(s, h, e),
-        onData: (s, d, e) => handler!.onData(s, d, e),
-        onReset: (s, r) => handler!.onReset(s, r),
-        onWritable: (s) => handler!.onWritable(s),
-        onGoaway: (l, c, d) => handler!.onGoaway?.(l, c, d),
-        onPingAck: (d) => handler!.onPingAck?.(d),
+        onHeaders: (s, h, e) => owner.handler!.onHeaders(s, h, e),
+        onData: (s, d, e) => owner.handler!.onData(s, d, e),
+        onReset: (s, r) => owner.handler!.onReset(s, r),
+        onWritable: (s) => owner.handler!.onWritable(s),
+        onGoaway: (l, c, d) => owner.handler!.onGoaway?.(l, c, d),
+        onPingAck: (d) => owner.handler!.onPingAck?.(d),
         onOutput: () => binding.scheduleFlush(),
         onClose: (e) => {
           this.connections.delete(conn);
           binding.finish();
-          handler!.onClose?.(e);
+          owner.handler!.onClose?.(e);
         },
       },
     );
-    handler = this.options.onConnection(conn, socket);
+    owner.handler = this.options.onConnection(conn, socket);
     this.connections.set(conn, binding);
     binding.attach(conn);
   }
