@@ -17,6 +17,7 @@ import { connectHttp2, type Http2ClientConnection } from '../http2/client.js';
 import type { Http2Connection, Http2Stream, StreamReset } from '../http2/connection.js';
 import { ErrorCode } from '../http2/constants.js';
 import { GrpcError } from './errors.js';
+import type { AnyMethod, RequestInitOf, ResponseOf } from './method.js';
 import { frameMessage, MessageReader } from './message-framer.js';
 import { MessageQueue } from './message-queue.js';
 import { decodeGrpcMessage, flattenMetadata, Metadata, type MetadataInit } from './metadata.js';
@@ -142,6 +143,21 @@ export class GrpcChannel {
       },
       cancel: () => call.cancel(new GrpcError(Status.CANCELLED, 'cancelled by the client')),
     };
+  }
+
+  /** A unary call by method descriptor: `ch.call(KVService.Range, { key })`. */
+  call<M extends AnyMethod>(method: M, request: RequestInitOf<M>, options?: CallOptions): Promise<ResponseOf<M>> {
+    return this.unary(method.path, method.encodeRequest, method.decodeResponse, request, options) as Promise<ResponseOf<M>>;
+  }
+
+  /** A server-streaming call by method descriptor. */
+  stream<M extends AnyMethod>(method: M, request: RequestInitOf<M>, options?: CallOptions): ClientReadable<ResponseOf<M>> {
+    return this.serverStream(method.path, method.encodeRequest, method.decodeResponse, request, options) as ClientReadable<ResponseOf<M>>;
+  }
+
+  /** A bidirectional call by method descriptor. */
+  duplex<M extends AnyMethod>(method: M, options?: CallOptions): ClientDuplex<RequestInitOf<M>, ResponseOf<M>> {
+    return this.bidi(method.path, method.encodeRequest, method.decodeResponse, options) as ClientDuplex<RequestInitOf<M>, ResponseOf<M>>;
   }
 
   /** Closes the connection; calls in flight fail with UNAVAILABLE (or CANCELLED). */

@@ -20,6 +20,7 @@ import type { Http2Connection, Http2Stream, StreamReset } from '../http2/connect
 import { ErrorCode } from '../http2/constants.js';
 import { Http2Server, type StreamHandler } from '../http2/server.js';
 import { GrpcError } from './errors.js';
+import type { AnyMethod, RequestOf, ResponseInitOf } from './method.js';
 import { frameMessage, MessageReader } from './message-framer.js';
 import { MessageQueue } from './message-queue.js';
 import { encodeGrpcMessage, flattenMetadata, Metadata, type MetadataInit } from './metadata.js';
@@ -102,6 +103,21 @@ export class GrpcServer {
 
   bidi<Req, Res>(path: string, decode: Decode<Req>, encode: Encode<Res>, handler: BidiHandler<Req, Res>): this {
     return this.add(path, 'bidi', decode, encode as Encode<unknown>, handler as MethodEntry['handler']);
+  }
+
+  /** Registers a handler for a generated method descriptor (KVService.Range, ...), by its kind. */
+  handle<M extends AnyMethod>(
+    method: M,
+    handler: M['requestStream'] extends true
+      ? M['responseStream'] extends true
+        ? BidiHandler<RequestOf<M>, ResponseInitOf<M>>
+        : ClientStreamHandler<RequestOf<M>, ResponseInitOf<M>>
+      : M['responseStream'] extends true
+        ? ServerStreamHandler<RequestOf<M>, ResponseInitOf<M>>
+        : UnaryHandler<RequestOf<M>, ResponseInitOf<M>>,
+  ): this {
+    const kind: Kind = method.requestStream ? (method.responseStream ? 'bidi' : 'client-stream') : method.responseStream ? 'server-stream' : 'unary';
+    return this.add(method.path, kind, method.decodeRequest, method.encodeResponse, handler as MethodEntry['handler']);
   }
 
   private add(path: string, kind: Kind, decode: Decode<unknown>, encode: Encode<unknown>, handler: MethodEntry['handler']): this {

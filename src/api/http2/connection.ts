@@ -604,14 +604,18 @@ export class Http2Connection<T> {
       return;
     }
     const wasWritable = s.queuedBytes < H2_STREAM_SEND_BUFFER_BYTES_MAX;
+    let wrote = false;
     while (s.queue.length > 0) {
       const chunk = s.queue[0]!;
       const remaining = chunk.length - s.queueHeadOffset;
       const n = Math.min(remaining, s.sendWindow, this.connSendWindow, this.peerFrameBytesMax);
       if (n <= 0) {
         this.pending.add(s);
+        if (wrote) this.outputReady();
+        if (!wasWritable) this.maybeWritable(s);
         return;
       }
+      wrote = true;
       const last = n === remaining && s.queue.length === 1 && s.localEnding && s.pendingTrailers === null;
       writeData(this.out, s.id, chunk.subarray(s.queueHeadOffset, s.queueHeadOffset + n), last);
       s.sendWindow -= n;
