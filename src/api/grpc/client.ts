@@ -18,7 +18,7 @@ import type { Http2Connection, Http2Stream, StreamReset } from '../http2/connect
 import { ErrorCode } from '../http2/constants.js';
 import { GrpcError } from './errors.js';
 import type { AnyMethod, RequestInitOf, ResponseOf } from './method.js';
-import { frameMessage, MessageReader } from './message-framer.js';
+import { frameMessage, MESSAGE_PREFIX_BYTES, MessageReader } from './message-framer.js';
 import { MessageQueue } from './message-queue.js';
 import { decodeGrpcMessage, flattenMetadata, Metadata, type MetadataInit } from './metadata.js';
 import type { Decode, Encode } from './server.js';
@@ -424,9 +424,8 @@ class ClientCall {
 
   onData(data: Uint8Array, _endStream: boolean): void {
     if (this.finished) return;
-    let withheld = 0;
     try {
-      this.reader.push(data, (msg, fromThis) => {
+      this.reader.push(data, (msg) => {
         let decoded: unknown;
         try {
           decoded = this.decode(msg);
@@ -434,8 +433,7 @@ class ClientCall {
           throw new GrpcError(Status.INTERNAL, `grpc: error unmarshalling response: ${errorMessage(e)}`);
         }
         if (this.queue !== undefined) {
-          withheld += fromThis;
-          this.queue.push(decoded, fromThis);
+          this.queue.push(decoded, msg.length + MESSAGE_PREFIX_BYTES);
         } else if (++this.resultCount > 1) {
           throw new GrpcError(Status.INTERNAL, 'more than one response message for a unary call');
         } else {
@@ -447,7 +445,8 @@ class ClientCall {
       this.cancel(e instanceof GrpcError ? e : new GrpcError(Status.INTERNAL, errorMessage(e)));
       return;
     }
-    this.consume(data.length - withheld);
+    if (this.queue !== undefined) this.queue.received(data.length);
+    else this.consume(data.length);
   }
 
   onReset(reset: StreamReset): void {

@@ -9,8 +9,8 @@ import { Status } from './status.js';
 
 export const MESSAGE_PREFIX_BYTES = 5;
 
-/** A complete message and how many of its bytes came from the payload just pushed. */
-export type MessageCallback = (message: Uint8Array, bytesFromThisPayload: number) => void;
+/** A complete message (a view or a fresh buffer). */
+export type MessageCallback = (message: Uint8Array) => void;
 
 export class MessageReader {
   private readonly prefix = new Uint8Array(MESSAGE_PREFIX_BYTES);
@@ -35,7 +35,7 @@ export class MessageReader {
           const length = this.header(data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!, data[i + 4]!);
           i += MESSAGE_PREFIX_BYTES;
           if (n - i >= length) {
-            onMessage(data.subarray(i, i + length), MESSAGE_PREFIX_BYTES + length);
+            onMessage(data.subarray(i, i + length));
             i += length;
             continue;
           }
@@ -55,7 +55,7 @@ export class MessageReader {
         this.bodyFilled = 0;
         if (length === 0) {
           this.body = null;
-          onMessage(new Uint8Array(0), take);
+          onMessage(new Uint8Array(0));
         }
         continue;
       }
@@ -66,7 +66,7 @@ export class MessageReader {
       i += take;
       if (this.bodyFilled === body.length) {
         this.body = null;
-        onMessage(body, take);
+        onMessage(body);
       }
     }
   }

@@ -21,7 +21,7 @@ import { ErrorCode } from '../http2/constants.js';
 import { Http2Server, type StreamHandler } from '../http2/server.js';
 import { GrpcError } from './errors.js';
 import type { AnyMethod, RequestOf, ResponseInitOf } from './method.js';
-import { frameMessage, MessageReader } from './message-framer.js';
+import { frameMessage, MESSAGE_PREFIX_BYTES, MessageReader } from './message-framer.js';
 import { MessageQueue } from './message-queue.js';
 import { encodeGrpcMessage, flattenMetadata, Metadata, type MetadataInit } from './metadata.js';
 import { Status, type StatusCode } from './status.js';
@@ -281,14 +281,12 @@ class CallState implements ServerWriter<unknown> {
 
   onData(data: Uint8Array, endStream: boolean): void {
     if (this.done || this.entry === undefined) return;
-    let withheld = 0;
     try {
-      this.reader.push(data, (msg, fromThis) => {
+      this.reader.push(data, (msg) => {
         const entry = this.entry!;
         const decoded = this.decode(entry, msg);
         if (this.queue !== undefined) {
-          withheld += fromThis;
-          this.queue.push(decoded, fromThis);
+          this.queue.push(decoded, msg.length + MESSAGE_PREFIX_BYTES);
         } else if (++this.requestCount > 1) {
           throw new GrpcError(Status.INTERNAL, 'grpc: more than one request message for a unary-request method');
         } else {
@@ -300,7 +298,8 @@ class CallState implements ServerWriter<unknown> {
       this.finish(e instanceof GrpcError ? e : new GrpcError(Status.INTERNAL, errorMessage(e)));
       return;
     }
-    this.conn.consume(this.stream, data.length - withheld);
+    if (this.queue !== undefined) this.queue.received(data.length);
+    else this.conn.consume(this.stream, data.length);
     if (endStream) this.onRequestEnd();
   }
 
