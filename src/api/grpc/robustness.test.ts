@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { GrpcChannel } from './client.js';
-import { GrpcError } from './errors.js';
+import { type GrpcError } from './errors.js';
 import { GrpcServer } from './server.js';
 import { Status } from './status.js';
 
