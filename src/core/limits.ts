@@ -51,3 +51,86 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+
+// ---------------------------------------------------------------------------------------------
+// Load balancer (src/lb). Defaults follow HAProxy (health checks) and Envoy (outlier detection,
+// panic threshold, circuit breakers); the retry budget follows Finagle.
+
+/** Backends in one balancer (primaries and backups together, draining ones included). */
+export const LB_BACKENDS_MAX = 1024;
+/** A backend's weight is in [1, LB_WEIGHT_MAX]. */
+export const LB_WEIGHT_MAX = 1000;
+/** Active health check period (HAProxy `inter`). */
+export const LB_HEALTH_INTERVAL_MS_DEFAULT = 2000;
+/** A health check that has not answered by then failed (HAProxy `timeout check`). */
+export const LB_HEALTH_TIMEOUT_MS_DEFAULT = 1000;
+/** Consecutive successful checks that bring a down backend up (HAProxy `rise`). */
+export const LB_HEALTH_RISE_DEFAULT = 2;
+/** Consecutive failed checks that take an up backend down (HAProxy `fall`). */
+export const LB_HEALTH_FALL_DEFAULT = 3;
+/** Bounds on the health settings an operator may give. */
+export const LB_HEALTH_INTERVAL_MS_MIN = 10;
+export const LB_HEALTH_THRESHOLD_MAX = 100;
+/** Outlier detection (Envoy's defaults). */
+export const LB_OUTLIER_CONSECUTIVE_5XX_DEFAULT = 5;
+export const LB_OUTLIER_CONSECUTIVE_GATEWAY_FAILURE_DEFAULT = 5;
+export const LB_OUTLIER_INTERVAL_MS_DEFAULT = 10_000;
+export const LB_OUTLIER_BASE_EJECTION_MS_DEFAULT = 30_000;
+export const LB_OUTLIER_MAX_EJECTION_MS_DEFAULT = 300_000;
+export const LB_OUTLIER_MAX_EJECTION_PERCENT_DEFAULT = 10;
+/** Below this share of healthy primaries the balancer ignores health (Envoy's panic threshold). */
+export const LB_PANIC_THRESHOLD_PERCENT_DEFAULT = 50;
+/** Retry budget (Finagle): retries may add this percentage of requests ... */
+export const LB_RETRY_BUDGET_PERCENT_DEFAULT = 20;
+/** ... on top of this many retries per second ... */
+export const LB_RETRY_BUDGET_MIN_PER_SECOND_DEFAULT = 10;
+/** ... counted over a sliding window this long. */
+export const LB_RETRY_BUDGET_WINDOW_MS = 10_000;
+/** Buckets the retry-budget window is counted in. */
+export const LB_RETRY_BUDGET_BUCKETS = 10;
+/** Retries of one request (each on a backend not tried yet). */
+export const LB_RETRIES_PER_REQUEST_DEFAULT = 2;
+export const LB_RETRIES_PER_REQUEST_MAX = 10;
+/** Circuit breakers (Envoy's defaults): connections, requests waiting for a connection, requests in flight, retries in flight. */
+export const LB_MAX_CONNECTIONS_DEFAULT = 1024;
+export const LB_MAX_PENDING_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_RETRIES_DEFAULT = 3;
+/** A removed backend's in-flight requests get this long to finish before its connections are cut. */
+export const LB_DRAIN_TIMEOUT_MS_DEFAULT = 30_000;
+/** Connecting to a backend. */
+export const LB_CONNECT_TIMEOUT_MS_DEFAULT = 3000;
+/** Waiting for a backend's response headers (HTTP/1.1 and plain HTTP/2; gRPC streams have none). */
+export const LB_RESPONSE_TIMEOUT_MS_DEFAULT = 30_000;
+/** A request body kept to replay on a retry; a larger body is streamed and the request not retried. */
+export const LB_RETRY_BODY_BYTES_MAX = 64 * 1024;
+/**
+ * Ring hash points per unit of weight. Fixed (as Ketama's 160 per server), not scaled to a ring size,
+ * so that adding a backend does not take points from the others: only the newcomer's keys move.
+ */
+export const LB_RING_HASH_POINTS_PER_WEIGHT = 256;
+/** Ring size cap (Envoy's maximum_ring_size); a larger pool gets fewer points per weight. */
+export const LB_RING_HASH_SIZE_MAX = 8 * 1024 * 1024;
+/** Maglev lookup table size: a prime, Envoy's default. */
+export const LB_MAGLEV_TABLE_SIZE = 65537;
+/** Random hosts compared by the power-of-two-choices policy. */
+export const LB_P2C_CHOICES = 2;
+/** Cluster-aware mode: how often members and the leader are polled, and how long one poll RPC may take. */
+export const LB_CLUSTER_POLL_INTERVAL_MS_DEFAULT = 1000;
+export const LB_CLUSTER_RPC_TIMEOUT_MS = 2000;
+/** Cluster-aware mode: how long a request waits for a leader to be found before UNAVAILABLE. */
+export const LB_CLUSTER_LEADER_WAIT_MS = 5000;
+/** The first gRPC message of a request is buffered (to peek at RangeRequest.serializable) up to this size. */
+export const LB_GRPC_PEEK_BYTES_MAX = REQUEST_BYTES_MAX + 5;
+/** A config file larger than this is refused. */
+export const LB_CONFIG_BYTES_MAX = 1024 * 1024;
+/** A reload triggered by file changes waits this long for the writes to settle. */
+export const LB_CONFIG_RELOAD_DEBOUNCE_MS = 200;
+
+assert(LB_HEALTH_TIMEOUT_MS_DEFAULT <= LB_HEALTH_INTERVAL_MS_DEFAULT, 'a health check ends before the next starts');
+assert(LB_OUTLIER_BASE_EJECTION_MS_DEFAULT <= LB_OUTLIER_MAX_EJECTION_MS_DEFAULT, 'the ejection cap is above the base');
+assert(LB_BACKENDS_MAX * LB_RING_HASH_POINTS_PER_WEIGHT <= LB_RING_HASH_SIZE_MAX, 'a pool of weight-1 backends gets full points');
+assert(LB_MAGLEV_TABLE_SIZE > LB_BACKENDS_MAX * 10, 'maglev table is much larger than the pool');
+assert(LB_RETRY_BUDGET_WINDOW_MS % LB_RETRY_BUDGET_BUCKETS === 0, 'retry budget buckets divide the window');
+assert(LB_RETRIES_PER_REQUEST_DEFAULT <= LB_RETRIES_PER_REQUEST_MAX, 'default retries within the bound');
+assert(LB_GRPC_PEEK_BYTES_MAX > REQUEST_BYTES_MAX, 'a peeked gRPC message holds a whole request');
