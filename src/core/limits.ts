@@ -98,6 +98,8 @@ export const LB_MAX_REQUESTS_DEFAULT = 1024;
 export const LB_MAX_RETRIES_DEFAULT = 3;
 /** A removed backend's in-flight requests get this long to finish before its connections are cut. */
 export const LB_DRAIN_TIMEOUT_MS_DEFAULT = 30_000;
+/** L4: after the backend has closed, a client that keeps its half of the connection open is cut after this long. */
+export const LB_HALF_CLOSE_LINGER_MS = 5000;
 /** Connecting to a backend. */
 export const LB_CONNECT_TIMEOUT_MS_DEFAULT = 3000;
 /** Waiting for a backend's response headers (HTTP/1.1 and plain HTTP/2; gRPC streams have none). */

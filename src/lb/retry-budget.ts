@@ -26,6 +26,12 @@ export class RetryBudget {
     this.bucketMs = config.windowMs / LB_RETRY_BUDGET_BUCKETS;
   }
 
+  /** New percentages apply at once; the counts so far are kept (the window length is fixed). */
+  setConfig(config: RetryBudgetConfig): void {
+    assert(config.windowMs === this.config.windowMs, 'the retry budget window is fixed');
+    this.config = config;
+  }
+
   /** A new request arrived (a deposit). */
   onRequest(nowMs: number): void {
     this.requests[this.slot(nowMs)]!++;
