@@ -77,7 +77,15 @@ export class Http2Proxy implements Proxy {
       s.once('close', () => this.clientSessions.delete(s));
       s.on('error', () => s.destroy());
     });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('stream', (stream, headers) => {
+      try {
+        this.onStream(stream, headers);
+      } catch (e) {
+        // A bug must cost one stream, not the process and every other client's streams.
+        ctx.logger.error('stream handler failed', { error: errorMessage(e) });
+        stream.destroy();
+      }
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -215,8 +223,6 @@ export class Http2Proxy implements Proxy {
       started = true;
       void attempt();
     };
-    if (this.routing !== null && this.routing.needsMessage(path)) stream.on('data', onBodyProgress);
-    else onBodyProgress();
 
     const choose = async (): Promise<BackendId | null> => {
       if (this.routing !== null && this.routing.route(path, firstMessage()) === 'leader') {
@@ -353,7 +359,7 @@ export class Http2Proxy implements Proxy {
           // Committed: the client sees the stream end with an error.
           if (isGrpc && !stream.destroyed && stream.headersSent) {
             up.unpipe(stream);
-            stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(GRPC_UNAVAILABLE), 'grpc-message': encodeURIComponent('bulwark lb: backend connection lost') }));
+            stream.once('wantTrailers', () => !stream.destroyed && stream.sendTrailers({ 'grpc-status': String(GRPC_UNAVAILABLE), 'grpc-message': encodeURIComponent('bulwark lb: backend connection lost') }));
             stream.end();
           } else stream.destroy();
           return;
@@ -376,5 +382,8 @@ export class Http2Proxy implements Proxy {
         retryOrFail({ code: GRPC_UNAVAILABLE, status: 502, message: `bulwark lb: ${id}: stream reset` }, !sent || refused || idempotent);
       });
     };
+
+    if (this.routing !== null && this.routing.needsMessage(path)) stream.on('data', onBodyProgress);
+    else onBodyProgress();
   }
 }

@@ -126,6 +126,7 @@ export function startGrpcBackend(name: string, options: GrpcTestBackendOptions =
       stream.on('error', () => {});
       stream.on('data', (c: Buffer) => messages.push(...decoder.push(c)));
       stream.on('end', () => {
+        if (stream.destroyed || stream.closed) return;
         if (path === GRPC_HEALTH_CHECK_PATH) {
           stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
           stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
