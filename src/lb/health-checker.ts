@@ -6,7 +6,6 @@
  */
 import { assertNever } from '../core/assert.js';
 import type { Clock, Timer } from '../env/clock.js';
-import type { Logger } from '../env/logger.js';
 import type { Random } from '../env/random.js';
 import type { BackendId, BackendSpec } from './backend.js';
 import type { Balancer } from './balancer.js';
@@ -25,7 +24,6 @@ interface Target {
 export interface HealthCheckerOptions {
   readonly clock: Clock;
   readonly random: Random;
-  readonly logger: Logger;
   readonly balancer: Balancer;
   readonly probe: Probe;
   readonly settings: HealthSettings;
@@ -108,11 +106,9 @@ export class HealthChecker {
       case 'none':
         break;
       case 'went-down':
-        this.options.logger.warn('backend down', { backend: t.spec.id, reason: transition.reason });
         this.options.balancer.setHealth(t.spec.id, false, transition.reason);
         break;
       case 'went-up':
-        this.options.logger.info('backend up', { backend: t.spec.id });
         this.options.balancer.setHealth(t.spec.id, true);
         break;
       default:

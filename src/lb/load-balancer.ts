@@ -79,7 +79,7 @@ export class LoadBalancer {
     });
     this.breakers = new CircuitBreakers(config.circuitBreakers);
     this.budget = new RetryBudget(config.retries.budget);
-    this.health = new HealthChecker({ clock: this.clock, random: random.fork(), logger: this.logger, balancer: this.balancer, probe: options.probe ?? realProbe, settings: config.health });
+    this.health = new HealthChecker({ clock: this.clock, random: random.fork(), balancer: this.balancer, probe: options.probe ?? realProbe, settings: config.health });
     const ctx: ProxyContext = {
       balancer: this.balancer,
       breakers: this.breakers,

@@ -76,3 +76,31 @@ test('tcp: consistent hashing on the client address keeps a client on one backen
   for (let i = 0; i < 8; i++) names.add((await exchange(l.address.port, 'x')).split('\n')[0]!);
   assert.equal(names.size, 1);
 });
+
+test('tcp: a reload keeps open connections; a removed backend keeps its connections until the drain timeout', async () => {
+  const { bs, l } = await setup(2, { policy: 'round-robin' });
+  const s = net.connect({ host: '127.0.0.1', port: l.address.port });
+  s.on('error', () => {});
+  const received: Buffer[] = [];
+  s.on('data', (c: Buffer) => received.push(c));
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+  const text = (): string => Buffer.concat(received).toString();
+  const waitText = async (want: string): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!text().endsWith(want)) {
+      assert.ok(Date.now() < deadline, `waiting for ${JSON.stringify(want)}, have ${JSON.stringify(text())}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  s.write('one');
+  await waitText('one');
+  const mine = text().split('\n')[0]!;
+  const other = bs.find((b) => b.name !== mine)!;
+  l.reload(parseLbConfig({ listen: '127.0.0.1:0', mode: 'tcp', backends: [`127.0.0.1:${other.port}`], healthCheck: 'none', policy: 'least-conn', drainTimeoutMs: 300 }));
+  assert.equal(l.balancer.status().find((b) => b.state === 'draining')?.active, 1);
+  s.write('two');
+  await waitText('two');
+  assert.equal(text(), `${mine}\nonetwo`, 'the spliced connection survived the reload');
+  await closed; // cut when the drain time ran out
+  assert.equal(l.balancer.status().length, 1);
+});
