@@ -81,3 +81,20 @@ assert(PEER_FRAME_BYTES_MAX >= MESSAGE_BYTES_MAX + 64 * 1024, 'a full append mes
 assert(PEER_FRAME_BYTES_MAX >= SNAPSHOT_CHUNK_BYTES + 64 * 1024, 'a snapshot chunk fits in a peer frame');
 assert(PEER_QUEUE_BYTES_MAX >= 2 * PEER_FRAME_BYTES_MAX, 'a peer queue holds at least two full frames');
 assert(PEER_LINK_DEAD_MS >= 4 * PEER_PING_INTERVAL_MS, 'several pings are missed before a link is declared dead');
+
+// ---------------------------------------------------------------------------------------------
+// Server configuration defaults (etcd's, so operators find what they expect).
+
+/** etcd's --heartbeat-interval default. */
+export const HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
+/** etcd's --election-timeout default. */
+export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
+/** etcd 3.6's --snapshot-count default: entries applied between snapshots. */
+export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/** etcd's --quota-backend-bytes default (2 GiB) and suggested maximum (8 GiB). */
+export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+export const QUOTA_BACKEND_BYTES_MAX = 8 * 1024 * 1024 * 1024;
+/** Snapshots kept on disk (etcd's --max-snapshots). */
+export const SNAPSHOTS_KEPT = 5;
+
+assert(ELECTION_TIMEOUT_MS_DEFAULT >= 5 * HEARTBEAT_INTERVAL_MS_DEFAULT, 'election timeout spans several heartbeats');
