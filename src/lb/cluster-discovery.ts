@@ -57,7 +57,6 @@ export class ClusterDiscovery {
   private leaderNow: BackendId | null = null;
   private timer: Timer | null = null;
   private polling: Promise<void> | null = null;
-  private waiters: (() => void)[] = [];
   private closed = false;
   private membersKey = '';
 
@@ -76,7 +75,6 @@ export class ClusterDiscovery {
   close(): void {
     this.closed = true;
     this.timer?.cancel();
-    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Polls now (or joins the poll in progress). */
@@ -143,7 +141,6 @@ export class ClusterDiscovery {
       this.leaderNow = leader;
       this.options.onLeader(leader);
     }
-    for (const w of this.waiters.splice(0)) w();
   }
 
   private setMembers(list: readonly EtcdMember[]): void {

@@ -64,7 +64,15 @@ export class Http1Proxy implements Proxy {
   private readonly agents = new Map<BackendId, http.Agent>();
 
   constructor(private readonly ctx: ProxyContext) {
-    this.server = http.createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
+    this.server = http.createServer({ keepAlive: true }, (req, res) => {
+      try {
+        this.onRequest(req, res);
+      } catch (e) {
+        // A bug must cost one request, not the process and every other client's requests.
+        ctx.logger.error('request handler failed', { error: errorMessage(e) });
+        res.destroy();
+      }
+    });
     // Idle client connections are closed after a while; busy ones are not limited.
     this.server.keepAliveTimeout = 65_000;
   }
@@ -96,11 +104,13 @@ export class Http1Proxy implements Proxy {
   }
 
   private agentFor(id: BackendId): http.Agent {
+    const maxSockets = this.ctx.settings().circuitBreakers.maxConnections;
     let a = this.agents.get(id);
     if (a === undefined) {
-      a = new http.Agent({ keepAlive: true, maxSockets: this.ctx.settings().circuitBreakers.maxConnections, scheduling: 'lifo' });
+      a = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
       this.agents.set(id, a);
     }
+    a.maxSockets = maxSockets; // a reload may have changed the limit
     return a;
   }
 

@@ -17,7 +17,15 @@ export class TcpProxy implements Proxy {
   private readonly clients = new Set<net.Socket>();
 
   constructor(private readonly ctx: ProxyContext) {
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => this.onConnection(client));
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+      try {
+        this.onConnection(client);
+      } catch (e) {
+        // A bug must cost one connection, not the process.
+        ctx.logger.error('connection handler failed', { error: errorMessage(e) });
+        client.destroy();
+      }
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
