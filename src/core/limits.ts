@@ -51,3 +51,13 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+
+// ---------------------------------------------------------------------------------------------
+// Linearizability checker (src/check).
+
+/** Search steps per key before the checker answers "unknown" (the problem is NP-complete). */
+export const LINEARIZABILITY_SEARCH_STEPS_MAX = 50_000_000;
+/** Window starts tried when narrowing a violation to a small witness. */
+export const LINEARIZABILITY_WINDOW_TRIES_MAX = 256;
+
+assert(LINEARIZABILITY_WINDOW_TRIES_MAX > 0, 'at least one window is tried');
