@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { versionCommand } from './cmd-version.js';
+import { simCommand } from './cmd-sim.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [versionCommand, simCommand];

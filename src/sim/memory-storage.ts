@@ -32,6 +32,11 @@ export class MemoryMedium {
   readonly entries = new Map<number, Entry>();
   lastIndex = 0;
   snapshots: StoredSnapshot[] = [];
+  /**
+   * How the engine writes its log, from the contract's `entriesReplaceSuffix`: true for a log that
+   * is a sequence (Raft: log matching applies), false for independent slots (Paxos). Null until seen.
+   */
+  replaceSuffix: boolean | null = null;
 
   latestSnapshot(): StoredSnapshot | null {
     return this.snapshots[this.snapshots.length - 1] ?? null;
@@ -56,6 +61,7 @@ export class MemoryMedium {
 
   appendDurably(entries: readonly Entry[], replaceSuffix: boolean): void {
     if (entries.length === 0) return;
+    this.replaceSuffix = replaceSuffix;
     if (replaceSuffix) {
       for (let i = entries[0]!.index; i <= this.lastIndex; i++) this.entries.delete(i);
       this.lastIndex = entries[0]!.index - 1;
@@ -72,6 +78,8 @@ type Buffered = { readonly type: 'append'; readonly entries: readonly Entry[]; r
 
 export class MemoryLogStore implements LogStore {
   private buffer: Buffered[] = [];
+  /** Batches handed to a sync that has not completed, oldest first. */
+  private inflight: Buffered[][] = [];
   private dead = false;
 
   constructor(
@@ -92,10 +100,12 @@ export class MemoryLogStore implements LogStore {
   sync(): Promise<void> {
     const ops = this.buffer;
     this.buffer = [];
+    this.inflight.push(ops);
     const fails = this.io.syncFails?.() ?? false;
     return new Promise((resolve, reject) => {
       this.io.defer(() => {
         if (this.dead) return; // a crashed member never hears back
+        this.inflight = this.inflight.filter((b) => b !== ops);
         if (fails) {
           // fsyncgate: the buffered writes are gone, whatever a later sync says.
           reject(new SimError('sync-failed', 'simulated fsync failure (EIO)'));
@@ -132,11 +142,12 @@ export class MemoryLogStore implements LogStore {
   crash(): void {
     this.dead = true;
     this.buffer = [];
+    this.inflight = [];
   }
 
-  /** Entries the driver handed over, durable or still buffered, for the simulator's checkers. */
-  bufferedEntries(): readonly Entry[] {
-    return this.buffer.flatMap((b) => (b.type === 'append' ? b.entries : []));
+  /** Appends handed over but not yet synced, oldest first, for the simulator's checkers. */
+  bufferedAppends(): readonly { readonly entries: readonly Entry[]; readonly replaceSuffix: boolean }[] {
+    return [...this.inflight.flat(), ...this.buffer].flatMap((b) => (b.type === 'append' ? [b] : []));
   }
 
   private later(fn: () => void): Promise<void> {
