@@ -112,6 +112,7 @@ function explainViolation(key: string, ops: readonly Operation[], stepsMax: numb
       break;
     }
   }
+  window = dropObservers(window, (w) => fails(w, statesBefore));
   window = [...window].sort((a, b) => a.callTime - b.callTime || a.id - b.id);
   return { type: 'violation', key, window, statesBefore, report: renderTimeline(key, window, statesBefore) };
 }
@@ -129,6 +130,37 @@ function closedStart(prefix: readonly Operation[], start: number): number {
     for (const o of prefix) if (o.returnTime !== null && o.returnTime >= s && o.callTime < m) m = o.callTime;
     if (m === s) return s;
     s = m;
+  }
+}
+
+/**
+ * Removes, one at a time, operations that cannot change the key (answered gets, failed
+ * compare-and-sets, deletes of an absent key) while the window still fails. Sound: an ordering of
+ * the full window, minus such an operation, orders the rest, so if the rest cannot be ordered
+ * neither could the window. Writes stay: without them the others could not be judged.
+ */
+function dropObservers(window: readonly Operation[], stillFails: (w: readonly Operation[]) => boolean): Operation[] {
+  let w = [...window];
+  for (const op of window) {
+    if (w.length <= 1 || !isObserver(op)) continue;
+    const without = w.filter((o) => o !== op);
+    if (stillFails(without)) w = without;
+  }
+  return w;
+}
+
+function isObserver(op: Operation): boolean {
+  const o = op.output;
+  if (o === null) return false;
+  switch (o.type) {
+    case 'get':
+      return true;
+    case 'cas':
+      return !o.ok;
+    case 'delete':
+      return !o.deleted;
+    case 'put':
+      return false;
   }
 }
 

@@ -20,8 +20,12 @@ export function renderTimeline(key: string, window: readonly Operation[], states
     const a = col(o.callTime);
     const b = o.returnTime === null ? WIDTH_COLUMNS - 1 : Math.max(a, col(o.returnTime));
     const bar = ' '.repeat(a) + '|' + '-'.repeat(Math.max(0, b - a - 1)) + (o.returnTime === null ? '?' : b > a ? '|' : '');
-    const times = `${o.callTime}..${o.returnTime === null ? '?' : o.returnTime}`;
+    const times = `${fmt(o.callTime)}..${o.returnTime === null ? '?' : fmt(o.returnTime)}`;
     lines.push(`  ${label(o).padEnd(labelWidth)}  ${bar.padEnd(WIDTH_COLUMNS)}  ${describeOperation(o)}  [${times}]`);
   }
   return lines.join('\n');
+}
+
+function fmt(t: number): string {
+  return String(Math.round(t * 1000) / 1000);
 }

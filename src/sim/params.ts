@@ -56,7 +56,7 @@ export function deriveParams(seed: number): SimParams {
   };
   const modes = shuffle(r, ALL_MODES).slice(0, r.intBetween(1, ALL_MODES.length));
   const faults: FaultParams = {
-    actionMsMean: calm ? Infinity : round(between(r, electionMs * 2, electionMs * 30)),
+    actionMsMean: calm ? Infinity : round(between(r, electionMs, electionMs * 8)),
     partitionModes: modes,
     weights: {
       partition: round(between(r, 0, 1)),
@@ -94,7 +94,7 @@ export function deriveParams(seed: number): SimParams {
     node,
     clientCount: r.intBetween(1, 8),
     client,
-    safetyMs: r.intBetween(20, 60) * electionMs,
+    safetyMs: r.intBetween(40, 150) * electionMs,
     livenessBoundMs: 40 * electionMs,
   };
 }
