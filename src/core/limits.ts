@@ -53,6 +53,53 @@ assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a me
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
 
 // ---------------------------------------------------------------------------------------------
+// Peer transport (src/transport).
+
+/** Largest frame a member accepts from a peer: one append message or snapshot chunk plus headroom. */
+export const PEER_FRAME_BYTES_MAX = 4 * 1024 * 1024;
+/** Bytes queued for one peer lane before further messages are dropped (the protocols retransmit). */
+export const PEER_QUEUE_BYTES_MAX = 16 * 1024 * 1024;
+/** Interval of link liveness pings, which also measure the round-trip time. */
+export const PEER_PING_INTERVAL_MS = 250;
+/** A link that answered nothing for this long is dead: fail over to the peer's next address. */
+export const PEER_LINK_DEAD_MS = 1500;
+/** Reconnection backoff: first delay and cap; each failure doubles it, with jitter. */
+export const PEER_BACKOFF_MS_MIN = 50;
+export const PEER_BACKOFF_MS_MAX = 2000;
+/** While on a secondary address, how often to try the preferred one again. */
+export const PEER_PREFERRED_RETRY_MS = 2000;
+/** How long a connection may take to complete the handshake. */
+export const PEER_HANDSHAKE_TIMEOUT_MS = 3000;
+/** Incoming peer connections one member accepts at once (2 lanes per peer plus stragglers). */
+export const PEER_CONNECTIONS_MAX = 4 * MEMBERS_MAX;
+/** Peer RPCs (forwarded lease renewals, hash checks) waiting for an answer. */
+export const PEER_RPC_PENDING_MAX = 4096;
+/** Default deadline of a peer RPC. */
+export const PEER_RPC_TIMEOUT_MS = 5000;
+
+assert(PEER_FRAME_BYTES_MAX >= MESSAGE_BYTES_MAX + 64 * 1024, 'a full append message fits in a peer frame');
+assert(PEER_FRAME_BYTES_MAX >= SNAPSHOT_CHUNK_BYTES + 64 * 1024, 'a snapshot chunk fits in a peer frame');
+assert(PEER_QUEUE_BYTES_MAX >= 2 * PEER_FRAME_BYTES_MAX, 'a peer queue holds at least two full frames');
+assert(PEER_LINK_DEAD_MS >= 4 * PEER_PING_INTERVAL_MS, 'several pings are missed before a link is declared dead');
+
+// ---------------------------------------------------------------------------------------------
+// Server configuration defaults (etcd's, so operators find what they expect).
+
+/** etcd's --heartbeat-interval default. */
+export const HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
+/** etcd's --election-timeout default. */
+export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
+/** etcd 3.6's --snapshot-count default: entries applied between snapshots. */
+export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/** etcd's --quota-backend-bytes default (2 GiB) and suggested maximum (8 GiB). */
+export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+export const QUOTA_BACKEND_BYTES_MAX = 8 * 1024 * 1024 * 1024;
+/** Snapshots kept on disk (etcd's --max-snapshots). */
+export const SNAPSHOTS_KEPT = 5;
+
+assert(ELECTION_TIMEOUT_MS_DEFAULT >= 5 * HEARTBEAT_INTERVAL_MS_DEFAULT, 'election timeout spans several heartbeats');
+
+// ---------------------------------------------------------------------------------------------
 // Linearizability checker (src/check).
 
 /** Search steps per key before the checker answers "unknown" (the problem is NP-complete). */
