@@ -11,6 +11,7 @@ import { UsageError, type Command } from './command.js';
 import { historyToJson } from '../check/history.js';
 import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engines.js';
 import { describeParams } from '../sim/params.js';
+import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
 
 const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
@@ -23,6 +24,7 @@ Usage:
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine, to watch the checkers catch it
+  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -40,6 +42,7 @@ export const simCommand: Command = {
         from: { type: 'string' },
         consensus: { type: 'string', default: 'raft' },
         'planted-bug': { type: 'string' },
+        profile: { type: 'string', default: 'swarm' },
         'check-determinism': { type: 'boolean', default: false },
         history: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -62,7 +65,9 @@ export const simCommand: Command = {
       throw new UsageError(`--planted-bug must be one of ${factory.plantedBugs.join(', ')} for ${consensus}`);
     }
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
-    const common = { consensus, plantedBug };
+    const profile = values.profile as Profile;
+    if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+    const common: Common = { consensus, plantedBug, profile };
     if (values.seed !== undefined) {
       const seed = parseSeed(values.seed, '--seed');
       if (values['check-determinism']) return checkDeterminism(seed, common, values.json);
@@ -78,6 +83,7 @@ export const simCommand: Command = {
 interface Common {
   readonly consensus: ConsensusKind;
   readonly plantedBug: string | null;
+  readonly profile: Profile;
 }
 
 function parseSeed(text: string, flag: string): number {
@@ -86,12 +92,12 @@ function parseSeed(text: string, flag: string): number {
 }
 
 function reproduce(seed: number, c: Common): string {
-  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
+  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
 }
 
 async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
   const t0 = performance.now();
-  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug });
+  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile });
   return { result, wallMs: performance.now() - t0 };
 }
 
@@ -103,7 +109,7 @@ function summaryLine(r: SimResult, wallMs: number): string {
 function report(r: SimResult, wallMs: number, c: Common): string {
   const s = r.stats;
   const lines = [
-    `seed ${r.seed} (consensus ${r.consensus}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
+    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
@@ -128,7 +134,7 @@ function indent(text: string): string {
 }
 
 function toJson(r: SimResult, wallMs: number): object {
-  return { seed: r.seed, consensus: r.consensus, plantedBug: r.plantedBug, ok: r.violations.length === 0, params: r.params, stats: r.stats, wallMs: Math.round(wallMs), traceHash: r.traceHash, violations: r.violations, members: r.members };
+  return { seed: r.seed, consensus: r.consensus, profile: r.profile, plantedBug: r.plantedBug, ok: r.violations.length === 0, params: r.params, stats: r.stats, wallMs: Math.round(wallMs), traceHash: r.traceHash, violations: r.violations, members: r.members };
 }
 
 async function single(seed: number, c: Common, o: { json: boolean; history: string | null }): Promise<number> {
@@ -159,7 +165,7 @@ async function sweep(from: number, count: number, c: Common, o: { json: boolean;
   const failures: SimResult[] = [];
   const results: object[] = [];
   const tty = process.stderr.isTTY === true;
-  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
+  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
   for (let i = 0; i < count; i++) {
     const seed = from + i;
     const { result, wallMs } = await timed(seed, c);

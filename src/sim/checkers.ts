@@ -121,6 +121,8 @@ export class SafetyCheckers implements NodeObserver {
     this.report('crash', `${node.id}: ${kind}: ${errorMessage(error)}`);
   }
 
+  onCrashInSync(): void {}
+
   /** Runs after every event: entry-level leader completeness once the new leader's log is in storage. */
   afterEvent(): void {
     if (this.pendingLeaderChecks.length === 0) return;

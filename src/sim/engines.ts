@@ -19,11 +19,22 @@ import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
 export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
 
+/** The engine settings the swarm varies; the rest come from src/core/limits.ts. */
+export interface EngineTuning {
+  readonly heartbeatTicks: number;
+  readonly electionTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly entriesPerMessageMax: number;
+  readonly inflightMessagesMax: number;
+}
+
 export interface EngineCreateOptions {
   readonly id: NodeId;
   readonly durable: DurableState;
   readonly random: Random;
   readonly plantedBug: string | null;
+  readonly tuning: EngineTuning;
 }
 
 export interface EngineFactory {
@@ -33,29 +44,33 @@ export interface EngineFactory {
   create(options: EngineCreateOptions): ConsensusEngine<EngineMessage>;
 }
 
-export function baseEngineConfig(id: NodeId): EngineConfig {
+export const DEFAULT_TUNING: EngineTuning = {
+  heartbeatTicks: HEARTBEAT_TICKS_DEFAULT,
+  electionTicks: ELECTION_TICKS_DEFAULT,
+  preVote: true,
+  checkQuorum: true,
+  entriesPerMessageMax: ENTRIES_PER_MESSAGE_MAX,
+  inflightMessagesMax: INFLIGHT_MESSAGES_MAX,
+};
+
+export function engineConfig(id: NodeId, tuning: EngineTuning): EngineConfig {
   return {
     id,
-    heartbeatTicks: HEARTBEAT_TICKS_DEFAULT,
-    electionTicks: ELECTION_TICKS_DEFAULT,
-    preVote: true,
-    checkQuorum: true,
+    ...tuning,
     leaseReads: false,
-    entriesPerMessageMax: ENTRIES_PER_MESSAGE_MAX,
     messageBytesMax: MESSAGE_BYTES_MAX,
-    inflightMessagesMax: INFLIGHT_MESSAGES_MAX,
     uncommittedBytesMax: UNCOMMITTED_BYTES_MAX,
   };
 }
 
-const STAND_IN_BUGS: readonly StandInPlantedBug[] = ['stale-read-without-quorum', 'commit-earlier-term-by-count'];
+const STAND_IN_BUGS: readonly StandInPlantedBug[] = ['stale-read-without-quorum', 'commit-earlier-term-by-count', 'vote-without-persist', 'skip-up-to-date-check'];
 
 const standIn: EngineFactory = {
   kind: 'stand-in',
   plantedBugs: STAND_IN_BUGS,
   create(o) {
     const bug = o.plantedBug as StandInPlantedBug | null;
-    return new StandInEngine({ ...baseEngineConfig(o.id), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+    return new StandInEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
   },
 };
 

@@ -11,7 +11,7 @@ import { Driver } from '../consensus/driver.js';
 import type { ConfigState, ConsensusEngine, EngineMessage, EngineStatus, Entry, SoftState } from '../consensus/types.js';
 import type { LogStore, SnapshotStore } from '../consensus/storage.js';
 import type { KvOutput } from '../check/history.js';
-import type { EngineFactory } from './engines.js';
+import type { EngineFactory, EngineTuning } from './engines.js';
 import type { EventLoop } from './event-loop.js';
 import { encodeCommand, KvStateMachine, type KvApplyResult, type KvCommand } from './kv-state-machine.js';
 import { MemoryLogStore, MemoryMedium, MemorySnapshotStore, type IoScheduler } from './memory-storage.js';
@@ -32,10 +32,16 @@ export type ClientResponse =
 
 export interface NodeParams {
   readonly tickMs: number;
+  readonly engine: EngineTuning;
   readonly diskLatencyMsMin: number;
   readonly diskLatencyMsMean: number;
   /** Chance that one fsync fails (fatal: the member restarts). */
   readonly syncFailRate: number;
+  /**
+   * Chance that the process crashes while a sync is in flight (BUGGIFY-style: aims crashes at the
+   * window where written-but-unsynced state exists, which random crash times rarely hit).
+   */
+  readonly crashInSyncRate: number;
   readonly snapshotEveryEntries: number;
 }
 
@@ -44,6 +50,8 @@ export interface NodeObserver {
   onSoftState(node: SimNode, soft: SoftState): void;
   onApply(node: SimNode, entry: Entry): void;
   onFatal(node: SimNode, error: unknown): void;
+  /** The member crashed with a sync in flight (the simulation restarts it later). */
+  onCrashInSync(node: SimNode): void;
 }
 
 export interface SimNodeOptions {
@@ -145,11 +153,21 @@ export class SimNode {
       defer: (fn) => {
         this.o.loop.schedule(this.params.diskLatencyMsMin + exponential(random, this.params.diskLatencyMsMean), `disk ${label}`, fn);
       },
-      syncFails: () => random.chance(this.params.syncFailRate),
+      syncFails: () => {
+        if (random.chance(this.params.crashInSyncRate)) {
+          const at = exponential(random, this.params.diskLatencyMsMean + this.params.diskLatencyMsMin);
+          this.o.loop.schedule(at, `crash-in-sync ${label}`, () => {
+            if (this.inc !== inc || !inc.alive) return;
+            this.crash();
+            this.o.observer.onCrashInSync(this);
+          });
+        }
+        return random.chance(this.params.syncFailRate);
+      },
     };
     const { logStore, snapshotStore } = this.openStorage(io);
     const durable = this.medium.recover(this.o.initialConfig);
-    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: this.o.plantedBug });
+    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: this.o.plantedBug, tuning: p.engine });
     const transport = new SimTransport<EngineMessage>(this.o.network, this.id, engine);
     const sm = new KvStateMachine();
     const writes = new Map<string, ((r: ClientResponse) => void)[]>();

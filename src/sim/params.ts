@@ -8,6 +8,7 @@ import { SeededRandom, type Random } from '../env/random.js';
 import type { ClientParams } from './client.js';
 import type { NetworkParams, PartitionMode } from './network.js';
 import type { NodeParams } from './node.js';
+import { DEFAULT_TUNING, type EngineTuning } from './engines.js';
 import { between, shuffle } from './random-util.js';
 
 export interface FaultParams {
@@ -42,7 +43,15 @@ export function deriveParams(seed: number): SimParams {
   const r: Random = new SeededRandom(BigInt(seed) ^ 0x5157_5eedn);
   const clusterSize = Math.min(SIM_CLUSTER_SIZE_MAX, r.pick(SIZES));
   const tickMs = r.pick([5, 10, 10, 20, 50]);
-  const electionMs = tickMs * ELECTION_TICKS_DEFAULT;
+  const engine: EngineTuning = {
+    heartbeatTicks: r.pick([1, 1, 2]),
+    electionTicks: r.pick([ELECTION_TICKS_DEFAULT, ELECTION_TICKS_DEFAULT, 2 * ELECTION_TICKS_DEFAULT]),
+    preVote: r.chance(0.8),
+    checkQuorum: r.chance(0.8),
+    entriesPerMessageMax: r.pick([1, 2, 8, 64, DEFAULT_TUNING.entriesPerMessageMax]),
+    inflightMessagesMax: r.pick([1, 4, DEFAULT_TUNING.inflightMessagesMax]),
+  };
+  const electionMs = tickMs * engine.electionTicks;
   // One-way delays stay well under an election timeout, or no leader could ever hold on.
   const delayMsMin = round(between(r, 0.1, electionMs / 20));
   const delayMsMean = round(between(r, 0.1, electionMs / 8));
@@ -71,9 +80,11 @@ export function deriveParams(seed: number): SimParams {
   };
   const node: NodeParams = {
     tickMs,
+    engine,
     diskLatencyMsMin: round(between(r, 0.01, 0.5)),
     diskLatencyMsMean: round(between(r, 0.05, tickMs / 2)),
     syncFailRate: r.chance(0.2) ? round(between(r, 0, 0.002), 5) : 0,
+    crashInSyncRate: r.chance(0.3) ? round(between(r, 0, 0.01), 5) : 0,
     snapshotEveryEntries: r.chance(0.3) ? 0 : r.intBetween(10, 200),
   };
   const keyCount = r.intBetween(1, 5);
@@ -108,8 +119,10 @@ function round(x: number, digits = 3): number {
 export function describeParams(p: SimParams): string {
   const f = p.faults;
   const w = f.weights;
+  const e = p.node.engine;
   return [
-    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries`,
+    `engine: heartbeat ${e.heartbeatTicks} ticks, election ${e.electionTicks} ticks, pre-vote ${e.preVote ? 'on' : 'off'}, check-quorum ${e.checkQuorum ? 'on' : 'off'}, ${e.entriesPerMessageMax} entries per message, ${e.inflightMessagesMax} in flight`,
+    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, crash-in-sync rate ${p.node.crashInSyncRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries`,
     `network delay ${p.network.delayMsMin}+exp(${p.network.delayMsMean}) ms, loss ${p.network.lossRate}, duplication ${p.network.duplicateRate}, reordering ${p.network.reorderRate}`,
     f.actionMsMean === Infinity
       ? 'faults: none'

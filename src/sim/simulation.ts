@@ -20,13 +20,16 @@ import { HistoryRecorder } from './history-recorder.js';
 import { SimNetwork, type NetworkCounters } from './network.js';
 import { SimNode, type NodeObserver } from './node.js';
 import { deriveParams, type SimParams } from './params.js';
+import { applyProfile, type Profile } from './profiles.js';
 import { exponential } from './random-util.js';
 
 export interface SimOptions {
   readonly seed: number;
   readonly consensus: ConsensusKind;
   readonly plantedBug?: string | null;
-  /** Adjusts the parameters derived from the seed (tests, demonstrations). */
+  /** A named overlay on the derived parameters (profiles.ts). */
+  readonly profile?: Profile;
+  /** Adjusts the parameters further (tests). */
   readonly tweak?: (p: SimParams) => SimParams;
   /** Stop at the first violation instead of finishing the run. */
   readonly stopOnViolation?: boolean;
@@ -57,6 +60,7 @@ export interface SimResult {
   readonly seed: number;
   readonly consensus: ConsensusKind;
   readonly plantedBug: string | null;
+  readonly profile: Profile;
   readonly params: SimParams;
   readonly violations: readonly Violation[];
   readonly stats: SimStats;
@@ -67,7 +71,7 @@ export interface SimResult {
 }
 
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
-  const params = (options.tweak ?? ((p) => p))(deriveParams(options.seed));
+  const params = (options.tweak ?? ((p) => p))(applyProfile(options.profile ?? 'swarm', deriveParams(options.seed)));
   return new Simulation(options, params).run();
 }
 
@@ -120,6 +124,11 @@ class Simulation {
         this.loop.trace(`fatal ${n.id}`);
         this.scheduleRestart(n);
       },
+      onCrashInSync: (n) => {
+        this.stats.crashes++;
+        this.loop.trace(`crash-in-sync ${n.id}`);
+        this.scheduleRestart(n);
+      },
     };
     const nodeRandom = this.random.fork();
     for (const id of ids) {
@@ -162,6 +171,7 @@ class Simulation {
       seed: this.options.seed,
       consensus: this.options.consensus,
       plantedBug: this.options.plantedBug ?? null,
+      profile: this.options.profile ?? 'swarm',
       params: this.params,
       violations: this.checkers.violations,
       stats: this.stats,
@@ -197,7 +207,7 @@ class Simulation {
     this.faultsOn = false;
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-    for (const n of this.nodes) n.setParams({ ...this.params.node, syncFailRate: 0 });
+    for (const n of this.nodes) n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
     for (const c of this.clients) c.stop();
     for (const n of this.nodes) {
       if (!n.up) {

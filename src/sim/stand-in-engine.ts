@@ -37,7 +37,7 @@ import type {
   TransferResult,
 } from '../consensus/types.js';
 
-export type StandInPlantedBug = 'stale-read-without-quorum' | 'commit-earlier-term-by-count';
+export type StandInPlantedBug = 'stale-read-without-quorum' | 'commit-earlier-term-by-count' | 'vote-without-persist' | 'skip-up-to-date-check';
 
 export interface StandInConfig extends EngineConfig {
   /** Test only: a deliberate bug, to prove the simulator's checkers catch it. */
@@ -314,14 +314,15 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
 
   private onVote(m: Extract<StandInMessage, { type: 'vote' }>): StepResult {
     const myLastTerm = this.termAt(this.lastIndex()) ?? 0;
-    const upToDate = m.lastTerm > myLastTerm || (m.lastTerm === myLastTerm && m.lastIndex >= this.lastIndex());
+    const upToDate = m.lastTerm > myLastTerm || (m.lastTerm === myLastTerm && m.lastIndex >= this.lastIndex()) || this.cfg.plantedBug === 'skip-up-to-date-check';
     const grant = (this.vote === null || this.vote === m.from) && upToDate && this.role !== 'leader';
     if (grant) {
       this.vote = m.from;
       this.hardDirty = true;
       this.resetTimeout();
     }
-    this.late.push({ type: 'vote-resp', from: this.id, to: m.from, term: term(this.term), granted: grant });
+    // The grant promises the vote is durable, so it goes after the sync (unless the bug is planted).
+    (this.cfg.plantedBug === 'vote-without-persist' ? this.early : this.late).push({ type: 'vote-resp', from: this.id, to: m.from, term: term(this.term), granted: grant });
     return { type: 'ok' };
   }
 
