@@ -1,7 +1,13 @@
 import type { Command } from './command.js';
+import { lbCommand } from './cmd-lb.js';
+import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
-import { lbCommand } from './cmd-lb.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [upCommand, versionCommand, lbCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  simCommand,
+  lbCommand,
+  versionCommand,
+];

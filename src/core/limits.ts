@@ -229,3 +229,29 @@ assert(H2_CONNECTION_WINDOW_BYTES < 2 ** 31, 'windows fit in 31 bits');
 assert(H2_HEADER_BLOCK_BYTES_MAX >= H2_FRAME_BYTES_MAX, 'a header block may span at least one frame');
 assert(GRPC_SERVER_RECEIVE_MESSAGE_BYTES_MAX > REQUEST_BYTES_MAX, 'the largest request fits in one gRPC message');
 assert(H2_STREAM_SEND_BUFFER_BYTES_MAX < H2_OUTPUT_BYTES_MAX, 'one stream cannot fill the socket budget alone');
+// Linearizability checker (src/check).
+
+/** Search steps per key before the checker answers "unknown" (the problem is NP-complete). */
+export const LINEARIZABILITY_SEARCH_STEPS_MAX = 50_000_000;
+/** Window starts tried when narrowing a violation to a small witness. */
+export const LINEARIZABILITY_WINDOW_TRIES_MAX = 256;
+
+assert(LINEARIZABILITY_WINDOW_TRIES_MAX > 0, 'at least one window is tried');
+
+// ---------------------------------------------------------------------------------------------
+// Simulator (src/sim). Times are virtual milliseconds.
+
+/** Key and value sizes of the simulator's register workload. */
+export const SIM_KEY_BYTES_MAX = 64;
+export const SIM_VALUE_BYTES_MAX = 64;
+/** Pieces a KV snapshot is produced in (small, so a snapshot is written between other work). */
+export const SIM_SNAPSHOT_PIECE_BYTES = 512;
+/** Members of a simulated cluster. */
+export const SIM_CLUSTER_SIZE_MAX = 7;
+/** Events one simulation may run before it is declared stuck (a livelock guard). */
+export const SIM_EVENTS_MAX = 5_000_000;
+/** Client attempts per operation before it is recorded as indeterminate. */
+export const SIM_CLIENT_ATTEMPTS_MAX = 6;
+
+assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
+assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
