@@ -133,18 +133,20 @@ export class Progress {
 
   /**
    * A rejection of the append whose prevIndex was `rejected`; `hintNext` is where the leader's
-   * reading of the follower's hint says to retry. Returns false for a stale rejection.
+   * reading of the follower's hint says to retry, and `followerLast` the follower's last index when
+   * the hint tells it. Returns false for a stale rejection.
    */
-  maybeDecrTo(rejected: number, hintNext: number): boolean {
-    if (this.state === 'replicate') {
+  maybeDecrTo(rejected: number, hintNext: number, followerLast: number | null): boolean {
+    if (this.state !== 'snapshot' && followerLast !== null && followerLast < this.match) {
+      // The follower no longer holds what it acknowledged: its disk lost entries and
+      // Protocol-Aware Recovery dropped them. Forget the match and probe from its log's end.
+      this.match = 0;
+      this.becomeProbe();
+    } else if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
       this.becomeProbe();
     } else if (this.state === 'snapshot' || this.next - 1 !== rejected) {
       return false;
-    } else if (rejected <= this.match) {
-      // The follower no longer holds what it acknowledged: its disk lost committed entries and
-      // Protocol-Aware Recovery dropped them. Forget the match and find the logs' meeting point.
-      this.match = 0;
     }
     this.next = Math.max(this.match + 1, Math.min(rejected, hintNext));
     this.probeSent = false;

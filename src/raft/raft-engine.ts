@@ -324,6 +324,14 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     assert(this.log.term(meta.index) === meta.term, `compact(${meta.index}): term ${meta.term} does not match the log`);
     this.log.compact(meta.index);
     this.snapshot = meta;
+    // Transfers move to the new snapshot, so the driver need keep only the newest one. (A
+    // transfer slower than the snapshot interval would restart forever: snapshot less often.)
+    if (this.state !== 'leader') return;
+    for (const pr of this.progress.values()) {
+      if (pr.state !== 'snapshot') continue;
+      pr.becomeSnapshot(meta);
+      this.sendChunks(pr);
+    }
   }
 
   reportUnreachable(to: NodeId): void {
@@ -820,7 +828,13 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
 
   private onHeartbeat(m: HeartbeatMessage): StepResult {
     // The leader clipped commit to our match, so our log up to it is the leader's.
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    const last = this.log.lastIndex();
+    this.log.commitTo(Math.min(m.commit, last));
+    if (m.commit > last) {
+      // The leader believes we hold more than we do (our disk lost acknowledged entries): say
+      // where our log ends, as a rejection would.
+      this.msgsAfterPersist.push(this.appendResponse(m.from, m.commit, true, last, 0));
+    }
     this.msgsAfterPersist.push({ type: 'heartbeatResponse', from: this.id, to: m.from, term: this.term, round: m.round });
     return OK;
   }
@@ -911,7 +925,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     pr.recentActive = true;
     const last = this.log.lastIndex();
     if (m.reject) {
-      if (pr.maybeDecrTo(m.index, Math.min(this.hintNext(m), last + 1))) this.flushNeeded = true;
+      const followerLast = m.hintTerm === 0 ? m.hintIndex : null;
+      if (pr.maybeDecrTo(m.index, Math.min(this.hintNext(m), last + 1), followerLast)) this.flushNeeded = true;
       return OK;
     }
     if (m.index > last) return this.drop('impossible-index');

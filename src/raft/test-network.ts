@@ -376,6 +376,38 @@ export class TestNetwork {
     return meta;
   }
 
+  /** Ticks one member until its election timeout fires (it becomes a (pre-)candidate). */
+  campaign(id: NodeId | number): void {
+    const e = this.engine(id);
+    for (let i = 0; i < 1000; i++) {
+      const role = e.status().role;
+      if (role !== 'follower' && role !== 'learner') return;
+      this.tick(id);
+    }
+    throw new Error(`${String(id)} never campaigned`);
+  }
+
+  /** Makes `id` campaign (as often as needed) and delivers everything until it leads. */
+  elect(id: NodeId | number): void {
+    for (let i = 0; i < 1000; i++) {
+      this.stabilize();
+      if (this.engine(id).status().role === 'leader') return;
+      this.tick(id);
+    }
+    throw new Error(`${String(id)} was not elected`);
+  }
+
+  /** The member that believes it leads in the highest term, if any. */
+  leader(): TestNode | null {
+    let best: TestNode | null = null;
+    for (const n of this.nodes.values()) {
+      if (n.crashed) continue;
+      const s = n.engine.status();
+      if (s.role === 'leader' && (best === null || s.term > best.engine.status().term)) best = n;
+    }
+    return best;
+  }
+
   propose(id: NodeId | number, data: string): ReturnType<RaftEngine['propose']> {
     const n = this.node(id);
     const r = n.engine.propose(utf8(data));
