@@ -137,6 +137,7 @@ export class Progress {
    * the hint tells it. Returns false for a stale rejection.
    */
   maybeDecrTo(rejected: number, hintNext: number, followerLast: number | null): boolean {
+    const before = this.next;
     if (this.state !== 'snapshot' && followerLast !== null && followerLast < this.match) {
       // The follower no longer holds what it acknowledged: its disk lost entries and
       // Protocol-Aware Recovery dropped them. Forget the match and probe from its log's end.
@@ -149,6 +150,12 @@ export class Progress {
       return false;
     }
     this.next = Math.max(this.match + 1, Math.min(rejected, hintNext));
+    if (this.next === before) {
+      // No step back is possible (a follower contradicting what it acknowledged): wait for the
+      // next heartbeat instead of sending the same probe in a tight loop.
+      this.probeSent = true;
+      return false;
+    }
     this.probeSent = false;
     return true;
   }
