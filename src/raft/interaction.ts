@@ -29,7 +29,12 @@ export function runScript(text: string): string {
     if (line.startsWith('>')) {
       out.push(line);
       const args = line.slice(1).trim().split(/\s+/).filter((a) => a.length > 0);
-      for (const o of run(ctx, args)) out.push(o);
+      try {
+        for (const o of run(ctx, args)) out.push(o);
+      } catch (e) {
+        // Shown in the output, so a golden file that expects success fails with a readable diff.
+        out.push(`error: ${e instanceof Error ? e.message : String(e)}`);
+      }
     } else if (line === '' || line.startsWith('#')) {
       out.push(line);
     }
@@ -61,10 +66,28 @@ function run(ctx: Context, args: readonly string[]): string[] {
       if (rest[0] === 'all') net.tickAll(count(1, 1));
       else net.tick(id(0), count(1, 1));
       return [];
+    case 'run':
+      // N rounds of: every member ticks once, then the network delivers until quiet.
+      for (let i = 0; i < count(0, 1); i++) {
+        net.tickAll();
+        net.stabilize();
+      }
+      return [];
     case 'campaign':
       return campaign(net, id(0));
-    case 'deliver':
-      return net.deliver().map(formatDelivery);
+    case 'deliver': {
+      // `deliver` runs until the network is quiet; `deliver N` delivers N messages only.
+      if (rest[0] === undefined) return net.deliver().map(formatDelivery);
+      const out: string[] = [];
+      for (let i = 0; i < count(0, 0) && net.queue.length > 0; i++) {
+        const m = net.queue.shift()!;
+        out.push(formatDelivery({ msg: m, outcome: net.deliverOne(m) }));
+      }
+      return out;
+    }
+    case 'elect':
+      net.elect(id(0));
+      return [`${shortId(id(0))} leads term ${net.engine(id(0)).status().term}`];
     case 'stabilize':
       net.stabilize();
       return [];
@@ -156,15 +179,20 @@ function makeCluster(args: readonly string[]): TestNetwork {
   });
 }
 
-/** Ticks a member until it leaves the follower role (its election timeout fires). */
+/** Ticks a member until its election timeout fires: it asks for (pre-)votes, or wins alone. */
 function campaign(net: TestNetwork, id: NodeId): string[] {
   const e = net.engine(id);
-  for (let i = 0; i < 1000; i++) {
-    net.tick(id);
-    const s = e.status();
-    if (s.role !== 'follower' && s.role !== 'learner') return [`${shortId(id)} is ${s.role} at term ${s.term}`];
+  let asked = false;
+  net.onReady = (from, rd) => {
+    if (from === id && rd.messages.some((m) => m.type === 'voteRequest')) asked = true;
+  };
+  try {
+    for (let i = 0; i < 1000 && !asked && e.status().role !== 'leader'; i++) net.tick(id);
+  } finally {
+    net.onReady = null;
   }
-  return [`${shortId(id)} did not campaign`];
+  const s = e.status();
+  return asked || s.role === 'leader' ? [`${shortId(id)} is ${s.role} at term ${s.term}`] : [`${shortId(id)} did not campaign`];
 }
 
 function submit(net: TestNetwork, id: NodeId, f: () => ProposeResult): ProposeResult {

@@ -313,8 +313,15 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.transferee = to;
     this.transferElapsed = 0;
     this.timeoutNowSent = false;
-    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.flushNeeded = true;
+    if (pr.match === this.log.lastIndex()) {
+      this.sendTimeoutNow(to);
+    } else {
+      // Catch the target up now rather than at the next heartbeat; an empty append finds out
+      // whether appends in flight to it were lost.
+      if (pr.state === 'probe') pr.probeSent = false;
+      this.maybeSendAppend(pr, true);
+      this.flushNeeded = true;
+    }
     return { type: 'started' };
   }
 

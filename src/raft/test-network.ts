@@ -189,6 +189,8 @@ export class TestNetwork {
   private readonly cutLinks = new Set<string>();
   /** Extra filter: return false to lose a message. */
   filter: ((m: RaftMessage) => boolean) | null = null;
+  /** Sees every Ready as it is taken. */
+  onReady: ((id: NodeId, rd: Ready<RaftMessage>) => void) | null = null;
   readonly violations: string[] = [];
   readonly leadersByTerm = new Map<number, NodeId>();
   /** Every entry applied anywhere, by index: state-machine safety compares against it. */
@@ -262,6 +264,7 @@ export class TestNetwork {
     const n = this.node(id);
     if (n.crashed || n.inFlight !== null || !n.engine.hasReady()) return false;
     const rd = n.engine.ready();
+    this.onReady?.(id, rd);
     n.inFlight = rd;
     for (const m of rd.sendBeforePersist) this.send(n, m);
     this.observeSoft(n, rd);
@@ -328,6 +331,8 @@ export class TestNetwork {
     const y = this.node(b).id;
     this.cutLinks.add(`${x}>${y}`);
     this.cutLinks.add(`${y}>${x}`);
+    // What is in flight on the link is lost with it.
+    this.queue = this.queue.filter((m) => !((m.from === x && m.to === y) || (m.from === y && m.to === x)));
   }
 
   isolate(id: NodeId | number): void {
@@ -420,13 +425,13 @@ export class TestNetwork {
 
   private send(from: TestNode, m: RaftMessage): void {
     if (this.cutLinks.has(`${m.from}>${m.to}`)) return;
-    if (this.filter !== null && !this.filter(m)) return;
     let msg = m;
     if (msg.type === 'snapshot' && msg.snapshotChunk.data === null) {
       const filled = fillChunk(from, msg);
       if (filled === null) return;
       msg = filled;
     }
+    if (this.filter !== null && !this.filter(msg)) return;
     this.queue.push(this.codec ? decodeMessage(encodeMessage(msg)) : msg);
   }
 
