@@ -7,7 +7,7 @@
  */
 import { ByteReader, ByteWriter } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
-import { logIndex, nodeIdFromBigInt, nodeIdToBigInt, term, type LogIndex, type NodeId, type Term } from '../core/ids.js';
+import { logIndex, term, type LogIndex, type NodeId, type Term } from '../core/ids.js';
 import { ENTRIES_PER_MESSAGE_MAX, MEMBERS_MAX, RAFT_ENTRY_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
 import { assertNever } from '../core/assert.js';
 import type { ConfigState, Entry, EntryKind, SnapshotChunk, SnapshotMeta } from '../consensus/types.js';
@@ -19,22 +19,41 @@ const TYPE_TAG = new Map<RaftMessageType, number>(RAFT_MESSAGE_TYPES.map((t, i) 
 /** Fixed bytes of an entry besides its data: index, term, kind, length prefix. */
 const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 5;
 
+const TWO_32 = 0x1_0000_0000;
+
+/**
+ * A u64 member id, written as two little-endian u32 halves straight from its 16 hex digits: the
+ * same bytes as ByteWriter.u64, without a BigInt per message.
+ */
 export function writeNodeId(w: ByteWriter, id: NodeId): void {
-  w.u64(nodeIdToBigInt(id));
+  w.u32(parseInt(id.slice(8), 16)).u32(parseInt(id.slice(0, 8), 16));
 }
 
 export function readNodeId(r: ByteReader, what: string): NodeId {
-  const v = r.u64(what);
-  if (v === 0n) throw new DecodeError(`${what}: member id 0 is not a member`);
-  return nodeIdFromBigInt(v);
+  const lo = r.u32(what);
+  const hi = r.u32(what);
+  if (lo === 0 && hi === 0) throw new DecodeError(`${what}: member id 0 is not a member`);
+  return (hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')) as NodeId;
+}
+
+/** A non-negative safe integer as 8 little-endian bytes: ByteWriter.u53's format, without BigInt. */
+export function writeU53(w: ByteWriter, v: number): ByteWriter {
+  return w.u32(v % TWO_32).u32(Math.floor(v / TWO_32));
+}
+
+export function readU53(r: ByteReader, what: string): number {
+  const lo = r.u32(what);
+  const hi = r.u32(what);
+  if (hi > 0x1f_ffff) throw new DecodeError(`${what} out of range`);
+  return hi * TWO_32 + lo;
 }
 
 function readIndex(r: ByteReader, what: string): LogIndex {
-  return logIndex(r.u53(what));
+  return logIndex(readU53(r, what));
 }
 
 function readTerm(r: ByteReader, what: string): Term {
-  return term(r.u53(what));
+  return term(readU53(r, what));
 }
 
 function readCount(r: ByteReader, max: number, what: string): number {
@@ -44,7 +63,7 @@ function readCount(r: ByteReader, max: number, what: string): number {
 }
 
 export function writeEntry(w: ByteWriter, e: Entry): void {
-  w.u53(e.index).u53(e.term).u8(ENTRY_KINDS.indexOf(e.kind)).bytes(e.data);
+  writeU53(writeU53(w, e.index), e.term).u8(ENTRY_KINDS.indexOf(e.kind)).bytes(e.data);
 }
 
 export function readEntry(r: ByteReader): Entry {
@@ -88,23 +107,23 @@ export function readConfigState(r: ByteReader): ConfigState {
 }
 
 export function writeSnapshotMeta(w: ByteWriter, m: SnapshotMeta): void {
-  w.u53(m.index).u53(m.term);
+  writeU53(writeU53(w, m.index), m.term);
   writeConfigState(w, m.config);
-  w.u53(m.sizeBytes).u32(m.crc32c);
+  writeU53(w, m.sizeBytes).u32(m.crc32c);
 }
 
 export function readSnapshotMeta(r: ByteReader): SnapshotMeta {
   const index = readIndex(r, 'snapshot index');
   const t = readTerm(r, 'snapshot term');
   const config = readConfigState(r);
-  const sizeBytes = r.u53('snapshot size');
+  const sizeBytes = readU53(r, 'snapshot size');
   const crc32c = r.u32('snapshot crc');
   return { index, term: t, config, sizeBytes, crc32c };
 }
 
 function writeChunk(w: ByteWriter, c: SnapshotChunk): void {
   writeSnapshotMeta(w, c.meta);
-  w.u53(c.offset);
+  writeU53(w, c.offset);
   w.bool(c.data !== null);
   if (c.data !== null) w.bytes(c.data);
   w.u32(c.crc32c).bool(c.last);
@@ -112,7 +131,7 @@ function writeChunk(w: ByteWriter, c: SnapshotChunk): void {
 
 function readChunk(r: ByteReader): SnapshotChunk {
   const meta = readSnapshotMeta(r);
-  const offset = r.u53('chunk offset');
+  const offset = readU53(r, 'chunk offset');
   const data = r.bool('chunk has data') ? r.bytes(SNAPSHOT_CHUNK_BYTES, 'chunk data').slice() : null;
   const crc32c = r.u32('chunk crc');
   const last = r.bool('chunk last');
@@ -135,7 +154,7 @@ export function encodeMessage(msg: RaftMessage): Uint8Array {
   w.u8(CODEC_VERSION).u8(TYPE_TAG.get(msg.type)!);
   writeNodeId(w, msg.from);
   writeNodeId(w, msg.to);
-  w.u53(msg.term);
+  writeU53(w, msg.term);
   writeBody(w, msg);
   return w.finish();
 }
@@ -143,38 +162,38 @@ export function encodeMessage(msg: RaftMessage): Uint8Array {
 function writeBody(w: ByteWriter, msg: RaftMessage): void {
   switch (msg.type) {
     case 'append':
-      w.u53(msg.prevIndex).u53(msg.prevTerm).u53(msg.commit).varint(msg.entries.length);
+      writeU53(writeU53(writeU53(w, msg.prevIndex), msg.prevTerm), msg.commit).varint(msg.entries.length);
       for (const e of msg.entries) writeEntry(w, e);
       return;
     case 'appendResponse':
-      w.u53(msg.index).bool(msg.reject).u53(msg.hintIndex).u53(msg.hintTerm);
+      writeU53(writeU53(writeU53(w, msg.index).bool(msg.reject), msg.hintIndex), msg.hintTerm);
       return;
     case 'heartbeat':
-      w.u53(msg.commit).u53(msg.round);
+      writeU53(writeU53(w, msg.commit), msg.round);
       return;
     case 'heartbeatResponse':
-      w.u53(msg.round);
+      writeU53(w, msg.round);
       return;
     case 'voteRequest':
-      w.bool(msg.preVote).bool(msg.transfer).u53(msg.lastIndex).u53(msg.lastTerm);
+      writeU53(writeU53(w.bool(msg.preVote).bool(msg.transfer), msg.lastIndex), msg.lastTerm);
       return;
     case 'voteResponse':
       w.bool(msg.preVote).bool(msg.granted);
       return;
     case 'snapshot':
-      w.u53(msg.attempt);
+      writeU53(w, msg.attempt);
       writeChunk(w, msg.snapshotChunk);
       return;
     case 'snapshotResponse':
-      w.u53(msg.index).u53(msg.attempt).u53(msg.nextOffset).bool(msg.reject).bool(msg.done);
+      writeU53(writeU53(writeU53(w, msg.index), msg.attempt), msg.nextOffset).bool(msg.reject).bool(msg.done);
       return;
     case 'timeoutNow':
       return;
     case 'readIndex':
-      w.u53(msg.requestId);
+      writeU53(w, msg.requestId);
       return;
     case 'readIndexResponse':
-      w.u53(msg.requestId).u53(msg.index).bool(msg.reject);
+      writeU53(writeU53(w, msg.requestId), msg.index).bool(msg.reject);
       return;
     case 'propose':
       w.u8(msg.kind === 'normal' ? 0 : 1).bytes(msg.data);
@@ -231,10 +250,10 @@ function readBody(r: ByteReader, type: RaftMessageType, h: Head): RaftMessage {
     }
     case 'heartbeat': {
       const commit = readIndex(r, 'commit');
-      return { type, ...h, commit, round: r.u53('round') };
+      return { type, ...h, commit, round: readU53(r, 'round') };
     }
     case 'heartbeatResponse':
-      return { type, ...h, round: r.u53('round') };
+      return { type, ...h, round: readU53(r, 'round') };
     case 'voteRequest': {
       const preVote = r.bool('preVote');
       const transfer = r.bool('transfer');
@@ -246,22 +265,22 @@ function readBody(r: ByteReader, type: RaftMessageType, h: Head): RaftMessage {
       return { type, ...h, preVote, granted: r.bool('granted') };
     }
     case 'snapshot': {
-      const attempt = r.u53('attempt');
+      const attempt = readU53(r, 'attempt');
       return { type, ...h, attempt, snapshotChunk: readChunk(r) };
     }
     case 'snapshotResponse': {
       const index = readIndex(r, 'index');
-      const attempt = r.u53('attempt');
-      const nextOffset = r.u53('nextOffset');
+      const attempt = readU53(r, 'attempt');
+      const nextOffset = readU53(r, 'nextOffset');
       const reject = r.bool('reject');
       return { type, ...h, index, attempt, nextOffset, reject, done: r.bool('done') };
     }
     case 'timeoutNow':
       return { type, ...h };
     case 'readIndex':
-      return { type, ...h, requestId: r.u53('requestId') };
+      return { type, ...h, requestId: readU53(r, 'requestId') };
     case 'readIndexResponse': {
-      const requestId = r.u53('requestId');
+      const requestId = readU53(r, 'requestId');
       const index = readIndex(r, 'index');
       return { type, ...h, requestId, index, reject: r.bool('reject') };
     }

@@ -3,7 +3,7 @@
  * ring buffer of fixed capacity. An acknowledgement of index i frees every append ending at or
  * before i. When the window is full the leader waits (etcd's inflights).
  */
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 
 export class Inflights {
   private readonly buffer: Float64Array;
@@ -28,7 +28,7 @@ export class Inflights {
     assert(!this.full(), 'inflights: add to a full window');
     if (this.countValue > 0) {
       const newest = this.buffer[(this.start + this.countValue - 1) % this.capacity]!;
-      assert(lastIndex >= newest, `inflights: ${lastIndex} added after ${newest}`);
+      if (lastIndex < newest) unreachable(`inflights: ${lastIndex} added after ${newest}`);
     }
     this.buffer[(this.start + this.countValue) % this.capacity] = lastIndex;
     this.countValue++;

@@ -4,7 +4,9 @@
  * The engine uses one function for commit indexes and for read rounds: the largest value that a
  * quorum has reached.
  */
+import { unreachable } from '../core/assert.js';
 import type { NodeId } from '../core/ids.js';
+import { MEMBERS_MAX } from '../core/limits.js';
 import type { ConfigState } from '../consensus/types.js';
 
 export type VoteOutcome = 'won' | 'lost' | 'pending';
@@ -12,7 +14,8 @@ export type VoteOutcome = 'won' | 'lost' | 'pending';
 /** How far a voter has got (a match index, a read round). */
 export type ValueOf = (id: NodeId) => number;
 
-const scratch: number[] = [];
+/** Sorting space for majorityValue: a voter set never exceeds MEMBERS_MAX. */
+const scratch = new Float64Array(MEMBERS_MAX);
 
 /**
  * The largest value reached by a majority of `voters`. An empty set places no constraint
@@ -21,7 +24,7 @@ const scratch: number[] = [];
 export function majorityValue(voters: readonly NodeId[], valueOf: ValueOf): number {
   const n = voters.length;
   if (n === 0) return Infinity;
-  scratch.length = n;
+  if (n > MEMBERS_MAX) unreachable(`${n} voters exceed MEMBERS_MAX`);
   for (let i = 0; i < n; i++) {
     // Insertion sort, descending: clusters are small and this allocates nothing.
     const v = valueOf(voters[i]!);

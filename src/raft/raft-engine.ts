@@ -20,7 +20,7 @@
  * Sends are lazy: proposals and acknowledgements mark the leader dirty and ready() sends one
  * batched append per follower, carrying every new entry and the latest commit index.
  */
-import { assert, assertNever } from '../core/assert.js';
+import { assert, assertNever, unreachable } from '../core/assert.js';
 import { DecodeError } from '../core/errors.js';
 import { logIndex, term as toTerm, type NodeId, type Term } from '../core/ids.js';
 import {
@@ -274,7 +274,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   propose(data: Uint8Array): ProposeResult {
-    assert(data.length <= RAFT_ENTRY_BYTES_MAX, `proposal of ${data.length} bytes: check the request size first`);
+    if (data.length > RAFT_ENTRY_BYTES_MAX) unreachable(`proposal of ${data.length} bytes: check the request size first`);
     return this.proposeKind('normal', data);
   }
 
@@ -327,8 +327,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
 
   compact(meta: SnapshotMeta): void {
     if (meta.index <= this.log.snapshotIndex) return;
-    assert(meta.index <= this.log.applied, `compact(${meta.index}) beyond applied ${this.log.applied}`);
-    assert(this.log.term(meta.index) === meta.term, `compact(${meta.index}): term ${meta.term} does not match the log`);
+    if (meta.index > this.log.applied) unreachable(`compact(${meta.index}) beyond applied ${this.log.applied}`);
+    if (this.log.term(meta.index) !== meta.term) unreachable(`compact(${meta.index}): term ${meta.term} does not match the log`);
     this.log.compact(meta.index);
     this.snapshot = meta;
     // Transfers move to the new snapshot, so the driver need keep only the newest one. (A
@@ -1036,7 +1036,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (pr.isPaused()) return false;
     const prev = pr.next - 1;
     const last = this.log.lastIndex();
-    assert(prev <= last, `next ${pr.next} of ${pr.id} beyond the log (${last})`);
+    if (prev > last) unreachable(`next ${pr.next} of ${pr.id} beyond the log (${last})`);
     const prevTerm = this.log.term(prev);
     if (prevTerm === TERM_UNKNOWN) return this.startSnapshot(pr);
     const entries = pr.next <= last ? this.log.slice(pr.next, last, this.cfg.entriesPerMessageMax, this.cfg.messageBytesMax) : NO_ENTRIES;

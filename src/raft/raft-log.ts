@@ -13,8 +13,11 @@
  *
  * Entries live in an array indexed from snapshotIndex + 1. Terms never decrease along the log,
  * which lets the hint lookups binary-search.
+ *
+ * Assertions with a computed message are written `if (broken) unreachable(message)`: these run
+ * per entry, and a template passed to assert() would be built on every call.
  */
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 import { logIndex, term as toTerm } from '../core/ids.js';
 import type { Entry, SnapshotMeta } from '../consensus/types.js';
 
@@ -81,7 +84,7 @@ export class RaftLog {
 
   /** Appends entries that follow on the last one (a leader's own proposals). */
   append(e: Entry): void {
-    assert(e.index === this.lastIndex() + 1, `append of ${e.index} after ${this.lastIndex()}`);
+    if (e.index !== this.lastIndex() + 1) unreachable(`append of ${e.index} after ${this.lastIndex()}`);
     assert(e.term >= this.lastTerm(), 'terms never decrease along the log');
     this.entries.push(e);
   }
@@ -95,7 +98,7 @@ export class RaftLog {
     while (i < entries.length && this.matchTerm(entries[i]!.index, entries[i]!.term)) i++;
     if (i === entries.length) return;
     const first = entries[i]!.index;
-    assert(first > this.committed, `conflict at ${first} at or below commit ${this.committed}`);
+    if (first <= this.committed) unreachable(`conflict at ${first} at or below commit ${this.committed}`);
     if (first <= this.lastIndex()) this.truncateFrom(first);
     for (; i < entries.length; i++) this.entries.push(entries[i]!);
   }
@@ -108,7 +111,7 @@ export class RaftLog {
 
   /** Entries in [lo, hi], at most `countMax`, and at most `bytesMax` of data (the first always). */
   slice(lo: number, hi: number, countMax: number, bytesMax: number): Entry[] {
-    assert(lo >= this.firstIndex() && hi <= this.lastIndex(), `slice [${lo}, ${hi}] outside the log`);
+    if (lo < this.firstIndex() || hi > this.lastIndex()) unreachable(`slice [${lo}, ${hi}] outside the log`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i <= hi && out.length < countMax; i++) {
@@ -122,7 +125,7 @@ export class RaftLog {
 
   commitTo(index: number): boolean {
     if (index <= this.committed) return false;
-    assert(index <= this.lastIndex(), `commit ${index} beyond the last index ${this.lastIndex()}`);
+    if (index > this.lastIndex()) unreachable(`commit ${index} beyond the last index ${this.lastIndex()}`);
     this.committed = index;
     return true;
   }
@@ -159,13 +162,13 @@ export class RaftLog {
   }
 
   appliedTo(index: number): void {
-    assert(index <= this.applying, `applied ${index} beyond what was handed out (${this.applying})`);
+    if (index > this.applying) unreachable(`applied ${index} beyond what was handed out (${this.applying})`);
     this.applied = Math.max(this.applied, index);
   }
 
   /** Forgets entries up to `index` (a durable snapshot covers them). */
   compact(index: number): void {
-    assert(index > this.snapshotIndex && index <= this.applied, `compact to ${index}: outside (${this.snapshotIndex}, ${this.applied}]`);
+    if (index <= this.snapshotIndex || index > this.applied) unreachable(`compact to ${index}: outside (${this.snapshotIndex}, ${this.applied}]`);
     const t = this.term(index);
     this.entries = this.entries.slice(index - this.snapshotIndex);
     this.snapshotIndex = index;
