@@ -255,3 +255,29 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
+// Raft core (src/raft).
+
+/**
+ * Bytes of one log entry's data. Larger than a request so a request plus its header fits; the
+ * server checks REQUEST_BYTES_MAX before proposing, so a larger entry is a programmer error.
+ */
+export const RAFT_ENTRY_BYTES_MAX = REQUEST_BYTES_MAX + 64 * 1024;
+/** Snapshot chunks a leader keeps in flight to one follower before waiting for acknowledgements. */
+export const RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX = 4;
+/** Election timeouts without an acknowledgement before a leader restarts a snapshot transfer. */
+export const RAFT_SNAPSHOT_TIMEOUT_ELECTIONS = 2;
+/** Received snapshot chunks queued for the next Readys (one chunk goes out per Ready). */
+export const RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX = RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX;
+/** Committed entries handed out in one Ready; the rest follow in the next. */
+export const RAFT_COMMITTED_ENTRIES_PER_READY_MAX = 16 * 1024;
+/** Bytes of committed entry data handed out in one Ready (an entry larger than this goes alone). */
+export const RAFT_COMMITTED_BYTES_PER_READY_MAX = 64 * 1024 * 1024;
+/** Election timeouts a read request may wait (for a quorum, or for a leader's answer) before it is dropped. */
+export const RAFT_READ_TIMEOUT_ELECTIONS = 2;
+
+assert(RAFT_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX, 'a request fits in an entry');
+assert(RAFT_ENTRY_BYTES_MAX <= 2 * MESSAGE_BYTES_MAX, 'one entry alone in an append stays near the message bound');
+assert(RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX >= RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX, 'a follower can queue a whole window of chunks');
+assert(RAFT_COMMITTED_ENTRIES_PER_READY_MAX >= ENTRIES_PER_MESSAGE_MAX, 'a Ready applies at least one append worth of entries');
+assert(RAFT_COMMITTED_BYTES_PER_READY_MAX >= MESSAGE_BYTES_MAX, 'a Ready applies at least one append worth of bytes');
+assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication can make progress');
