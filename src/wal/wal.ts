@@ -324,6 +324,23 @@ export class Wal implements LogStore {
   // ---------------------------------------------------------------------------------------------
   // Beyond the contract
 
+  /**
+   * Makes "the member must not vote until the log reaches `untilIndex`" durable. Recovery of the
+   * whole data directory (openStorage) uses it when the log does not reach back to the snapshot.
+   */
+  async requireRepair(untilIndex: LogIndex): Promise<void> {
+    this.checkUsable();
+    await this.sync();
+    await this.exclusive(() =>
+      this.io(async () => {
+        if (untilIndex <= this.repairUntil) return;
+        this.repairUntil = untilIndex;
+        await this.rollIfFull(0);
+        await this.writeAndSync(new BatchBuilder().finish(this.activeEndOffset, this.commitState(this.hardState)));
+      }),
+    );
+  }
+
   /** Durable entries with index in [from, toInclusive], read back from the segments and checked. */
   readEntries(from: LogIndex, toInclusive: LogIndex): Promise<Entry[]> {
     this.checkUsable();
