@@ -22,6 +22,8 @@
  *   touch paths `corruptible` allows, so a fault atlas can keep them within what a cluster survives.
  * - Operations complete through `schedule` after a latency, so a simulator keeps virtual time.
  *   Stand-alone (no schedule given) they complete on the next microtask.
+ * - Give each incarnation of a process its own mount(): after a crash the old incarnation's calls
+ *   (even ones it makes later, from promise callbacks still queued) never complete.
  */
 import { assertNever } from '../core/assert.js';
 import { DiskError, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
@@ -269,9 +271,44 @@ export class SimDisk implements Disk {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Disk
+  // Disk: as seen by the current process. A process that outlives a crash() must not touch the
+  // disk again; give each incarnation its own mount() so its late calls never complete.
+
+  /** A view of the disk for one process incarnation; after the next crash() its calls never complete. */
+  mount(): Disk {
+    return new SimDiskMount(this, this.epoch);
+  }
 
   open(path: string, mode: OpenMode): Promise<FileHandle> {
+    return this.openAt(this.epoch, path, mode);
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.readFileAt(this.epoch, path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.listAt(this.epoch, dir);
+  }
+  mkdir(dir: string): Promise<void> {
+    return this.mkdirAt(this.epoch, dir);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.renameAt(this.epoch, from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.unlinkAt(this.epoch, path);
+  }
+  rmdir(dir: string): Promise<void> {
+    return this.rmdirAt(this.epoch, dir);
+  }
+  stat(path: string): Promise<FileStat | null> {
+    return this.statAt(this.epoch, path);
+  }
+  syncDir(dir: string): Promise<void> {
+    return this.syncDirAt(this.epoch, dir);
+  }
+
+  /** @internal */
+  openAt(epoch: number, path: string, mode: OpenMode): Promise<FileHandle> {
     const p = norm(path);
     return this.op(this.latency.metaMs, () => {
       this.requireParent(p);
@@ -284,31 +321,34 @@ export class SimDisk implements Disk {
         this.inodes.set(id, new Inode());
         this.logName({ type: 'link', path: p, inode: id });
       }
-      return new SimFile(this, p, id, this.epoch);
-    });
+      return new SimFile(this, p, id, epoch);
+    }, epoch);
   }
 
-  readFile(path: string): Promise<Uint8Array> {
+  /** @internal */
+  readFileAt(epoch: number, path: string): Promise<Uint8Array> {
     const p = norm(path);
     return this.op(this.latency.readMs, () => {
       const id = this.names.get(p);
       if (id === undefined) throw new DiskError(this.dirs.has(p) ? 'EISDIR' : 'ENOENT', p);
       const inode = this.inodes.get(id)!;
       return this.readBytes(p, inode, 0, inode.volatile.size);
-    });
+    }, epoch);
   }
 
-  list(dir: string): Promise<string[]> {
+  /** @internal */
+  listAt(epoch: number, dir: string): Promise<string[]> {
     const d = norm(dir);
     return this.op(this.latency.metaMs, () => {
       if (!this.dirs.has(d)) throw new DiskError(this.names.has(d) ? 'ENOTDIR' : 'ENOENT', d);
       const out = new Set<string>();
       for (const p of [...this.names.keys(), ...this.dirs]) if (p !== '' && parentOf(p) === d) out.add(baseOf(p));
       return [...out].sort();
-    });
+    }, epoch);
   }
 
-  mkdir(dir: string): Promise<void> {
+  /** @internal */
+  mkdirAt(epoch: number, dir: string): Promise<void> {
     const d = norm(dir);
     return this.op(this.latency.metaMs, () => {
       const parts = d === '' ? [] : d.split('/');
@@ -317,10 +357,11 @@ export class SimDisk implements Disk {
         if (this.names.has(prefix)) throw new DiskError('ENOTDIR', prefix);
         this.dirs.add(prefix);
       }
-    });
+    }, epoch);
   }
 
-  rename(from: string, to: string): Promise<void> {
+  /** @internal */
+  renameAt(epoch: number, from: string, to: string): Promise<void> {
     const a = norm(from);
     const b = norm(to);
     return this.op(this.latency.metaMs, () => {
@@ -328,42 +369,46 @@ export class SimDisk implements Disk {
       this.requireParent(b);
       if (this.dirs.has(b)) throw new DiskError('EISDIR', b);
       this.logName({ type: 'rename', from: a, to: b });
-    });
+    }, epoch);
   }
 
-  unlink(path: string): Promise<void> {
+  /** @internal */
+  unlinkAt(epoch: number, path: string): Promise<void> {
     const p = norm(path);
     return this.op(this.latency.metaMs, () => {
       if (!this.names.has(p)) throw new DiskError(this.dirs.has(p) ? 'EISDIR' : 'ENOENT', p);
       this.logName({ type: 'unlink', path: p });
-    });
+    }, epoch);
   }
 
-  rmdir(dir: string): Promise<void> {
+  /** @internal */
+  rmdirAt(epoch: number, dir: string): Promise<void> {
     const d = norm(dir);
     return this.op(this.latency.metaMs, () => {
       if (!this.dirs.has(d)) throw new DiskError('ENOENT', d);
       for (const p of [...this.names.keys(), ...this.dirs]) if (p !== d && p.startsWith(d + '/')) throw new DiskError('ENOTEMPTY', d);
       this.dirs.delete(d);
-    });
+    }, epoch);
   }
 
-  stat(path: string): Promise<FileStat | null> {
+  /** @internal */
+  statAt(epoch: number, path: string): Promise<FileStat | null> {
     const p = norm(path);
     return this.op(this.latency.metaMs, () => {
       if (this.dirs.has(p)) return { sizeBytes: 0, isDirectory: true };
       const id = this.names.get(p);
       return id === undefined ? null : { sizeBytes: this.inodes.get(id)!.volatile.size, isDirectory: false };
-    });
+    }, epoch);
   }
 
-  syncDir(dir: string): Promise<void> {
+  /** @internal */
+  syncDirAt(epoch: number, dir: string): Promise<void> {
     const d = norm(dir);
     return this.op(this.latency.syncMs, () => {
       if (!this.dirs.has(d)) throw new DiskError('ENOENT', d);
       for (const entry of this.nameLog) if (touchesDir(entry.op, d)) entry.durable = true;
       while (this.nameLog.length > 0 && this.nameLog[0]!.durable) applyNameOp(this.durableNames, this.nameLog.shift()!.op);
-    });
+    }, epoch);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -544,6 +589,45 @@ export class SimDisk implements Disk {
     const inode = this.inodes.get(id);
     if (inode === undefined) throw new DiskError('EBADF', path);
     return inode;
+  }
+}
+
+class SimDiskMount implements Disk {
+  readonly name: string;
+
+  constructor(
+    private readonly disk: SimDisk,
+    private readonly epoch: number,
+  ) {
+    this.name = disk.name;
+  }
+
+  open(path: string, mode: OpenMode): Promise<FileHandle> {
+    return this.disk.openAt(this.epoch, path, mode);
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.disk.readFileAt(this.epoch, path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.disk.listAt(this.epoch, dir);
+  }
+  mkdir(dir: string): Promise<void> {
+    return this.disk.mkdirAt(this.epoch, dir);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.disk.renameAt(this.epoch, from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.disk.unlinkAt(this.epoch, path);
+  }
+  rmdir(dir: string): Promise<void> {
+    return this.disk.rmdirAt(this.epoch, dir);
+  }
+  stat(path: string): Promise<FileStat | null> {
+    return this.disk.statAt(this.epoch, path);
+  }
+  syncDir(dir: string): Promise<void> {
+    return this.disk.syncDirAt(this.epoch, dir);
   }
 }
 

@@ -1,12 +1,15 @@
 /**
- * A batch: the records of one group commit, closed by two copies of its commit frame.
+ * A batch: the records of one group commit, with its summary at both ends.
  *
- *   [record frames …][pad frame, if needed][commit A][commit B]
+ *   [begin][record frames …][pad frame, if needed][commit A][commit B]
  *
- * The pad makes commit A end exactly on a 4 KiB boundary, so commit B starts in another sector:
- * no single torn or unreadable sector can take both, and recovery can always tell "this batch was
- * committed and then damaged" from "this batch was never completely written". The batch checksum in
- * the commit covers every byte before commit A, pad included. One write and one fsync per batch.
+ * The begin frame and the commit frames carry the batch's summary (records.ts: CommitInfo). The pad
+ * makes commit A end exactly on a 4 KiB boundary, so commit B starts in another sector: no single
+ * torn or unreadable sector can take both, and recovery can always tell "this batch was committed
+ * and then damaged" from "this batch was never completely written". The begin frame is evidence
+ * too: a crash tears a write from its end, so a batch whose write was cut short (or landed at the
+ * wrong offset and was cut short) still shows where it began. The batch checksum in the commit
+ * covers every byte before commit A. One write and one fsync per batch.
  */
 import { assert } from '../core/assert.js';
 import { ByteWriter } from '../core/bytes.js';
@@ -20,56 +23,61 @@ import { commitPayloadBytes, writeCommitPayload, writeEntryPayload, type CommitI
 /** The commit's fields the caller decides; the builder fills in position and checksum. */
 export type CommitState = Omit<CommitInfo, 'batchStartOffset' | 'batchLengthBytes' | 'batchCrc'>;
 
+/** Bytes of the begin frame for a batch carrying `hardState`: record frames start this far into the batch. */
+export function beginFrameBytes(hardState: Uint8Array | null): number {
+  return frameSizeBytes(commitPayloadBytes(hardState));
+}
+
 export class BatchBuilder {
-  private readonly w = new ByteWriter(4096);
-  private records = 0;
+  private readonly records = new ByteWriter(4096);
+  private count = 0;
 
   get recordCount(): number {
-    return this.records;
+    return this.count;
   }
 
-  /** Bytes of record frames so far (the batch will add a pad and two commit frames). */
+  /** Bytes of record frames so far (the batch adds a begin frame, a pad and two commit frames). */
   get recordBytes(): number {
-    return this.w.lengthBytes;
+    return this.records.lengthBytes;
   }
 
-  /** Returns the frame's offset relative to the batch start. */
+  /** Returns the frame's offset among the record frames (add beginFrameBytes for its batch offset). */
   entry(e: Entry): number {
-    this.records++;
-    return writeFrame(this.w, FrameType.entry, 0, (w) => writeEntryPayload(w, e));
+    this.count++;
+    return writeFrame(this.records, FrameType.entry, 0, (w) => writeEntryPayload(w, e));
   }
 
   truncate(fromIndex: LogIndex): void {
-    this.records++;
-    writeFrame(this.w, FrameType.truncate, 0, (w) => w.u53(fromIndex));
+    this.count++;
+    writeFrame(this.records, FrameType.truncate, 0, (w) => w.u53(fromIndex));
   }
 
   reset(snapshotIndex: LogIndex): void {
-    this.records++;
-    writeFrame(this.w, FrameType.reset, 0, (w) => w.u53(snapshotIndex));
+    this.count++;
+    writeFrame(this.records, FrameType.reset, 0, (w) => w.u53(snapshotIndex));
   }
 
   seal(nextSegmentId: number): void {
-    this.records++;
-    writeFrame(this.w, FrameType.seal, 0, (w) => w.u53(nextSegmentId));
+    this.count++;
+    writeFrame(this.records, FrameType.seal, 0, (w) => w.u53(nextSegmentId));
   }
 
   /** The batch's bytes, to be written at `startOffset` of segment `commit.segmentId`. */
   finish(startOffset: number, commit: CommitState): Uint8Array {
     assert(startOffset % 8 === 0, 'batches start 8-aligned');
+    const summary: CommitInfo = { ...commit, batchStartOffset: startOffset, batchLengthBytes: 0, batchCrc: 0 };
+    const w = new ByteWriter(beginFrameBytes(commit.hardState) + this.records.lengthBytes + 2 * WAL_COMMIT_COPY_SPACING_BYTES);
+    writeFrame(w, FrameType.begin, 0, (x) => writeCommitPayload(x, summary));
+    assert(w.lengthBytes === beginFrameBytes(commit.hardState), 'begin frame size');
+    w.raw(this.records.finish());
     const commitFrameBytes = frameSizeBytes(commitPayloadBytes(commit.hardState));
-    const padBytes = padBefore(startOffset + this.w.lengthBytes, commitFrameBytes);
-    if (padBytes > 0) writeFrame(this.w, FrameType.pad, 0, (w) => w.raw(new Uint8Array(padBytes - FRAME_HEADER_BYTES)));
-    const batchLengthBytes = this.w.lengthBytes;
-    const info: CommitInfo = {
-      ...commit,
-      batchStartOffset: startOffset,
-      batchLengthBytes,
-      batchCrc: crc32c(this.w.finish(), 0, 0, batchLengthBytes),
-    };
-    writeFrame(this.w, FrameType.commit, 0, (w) => writeCommitPayload(w, info));
-    writeFrame(this.w, FrameType.commit, FRAME_FLAG_COMMIT_COPY, (w) => writeCommitPayload(w, info));
-    const bytes = this.w.finish();
+    const padBytes = padBefore(startOffset + w.lengthBytes, commitFrameBytes);
+    if (padBytes > 0) writeFrame(w, FrameType.pad, 0, (x) => x.raw(new Uint8Array(padBytes - FRAME_HEADER_BYTES)));
+    const batchLengthBytes = w.lengthBytes;
+    const info: CommitInfo = { ...summary, batchLengthBytes, batchCrc: crc32c(w.finish(), 0, 0, batchLengthBytes) };
+    writeFrame(w, FrameType.commit, 0, (x) => writeCommitPayload(x, info));
+    writeFrame(w, FrameType.commit, FRAME_FLAG_COMMIT_COPY, (x) => writeCommitPayload(x, info));
+    const bytes = w.finish();
     assert((startOffset + batchLengthBytes + commitFrameBytes) % WAL_COMMIT_COPY_SPACING_BYTES === 0, 'commit A ends on a spacing boundary');
     assert(bytes.length === batchLengthBytes + 2 * commitFrameBytes, 'batch layout');
     return bytes;

@@ -26,10 +26,11 @@ export const FrameType = {
   seal: 4,
   pad: 5,
   commit: 6,
+  begin: 7,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-const FRAME_TYPE_MAX = FrameType.commit;
+const FRAME_TYPE_MAX = FrameType.begin;
 
 export const FRAME_FLAG_COMMIT_COPY = 1;
 

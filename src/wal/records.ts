@@ -7,7 +7,8 @@
  *   reset     snapshotIndex u64: every entry is discarded; the log continues after the snapshot
  *   seal      nextSegmentId u64: the last record of a segment that has a successor
  *   pad       zeros, to place the commit frames (see batch.ts)
- *   commit    see CommitInfo; written twice per batch
+ *   begin     the batch's summary (CommitInfo without length and checksum), first in every batch
+ *   commit    see CommitInfo; written twice per batch, after the records
  */
 import { ByteReader, type ByteWriter } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
@@ -26,6 +27,10 @@ export type WalRecord =
  * The state of the log after a batch, written with the batch: enough to check the batch (where it
  * is, its checksum, its sequence number) and to carry the small durable state forward, so that the
  * newest commit frame alone gives the hard state, however many segments have been removed.
+ *
+ * The begin frame carries the same summary with batchLengthBytes and batchCrc zero. Together the
+ * begin frame and the two commit copies put the batch's summary at both of its ends, so damage to
+ * one end (even a whole misdirected write landing on it) leaves evidence that the batch existed.
  */
 export interface CommitInfo {
   /** Batches are numbered 1, 2, 3, … across segments; a gap or repeat is corruption. */

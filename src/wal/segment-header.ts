@@ -49,6 +49,7 @@ export function decodeSegmentHeader(buf: Uint8Array): HeaderRead {
   r.skip(4);
   const storedCrc = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(56, true);
   if (crc32c(buf, 0, 0, 56) !== storedCrc) return { type: 'invalid', reason: 'segment header checksum mismatch' };
+  if (buf[60] !== 0 || buf[61] !== 0 || buf[62] !== 0 || buf[63] !== 0) return { type: 'invalid', reason: 'reserved header bytes are not zero' };
   if (version !== WAL_FORMAT_VERSION) return { type: 'invalid', reason: `segment format version ${version}, expected ${WAL_FORMAT_VERSION}` };
   try {
     const segmentId = r.u53();

@@ -95,6 +95,8 @@ export interface WalRecoveryPlan {
   readonly repairUntil: number | null;
   /** True when repairUntil was raised by damage found now (not carried from an earlier recovery). */
   readonly newlyCorrupt: boolean;
+  /** Recovery changed the log's durable summary (repair point, hard state, compaction point): write a batch. */
+  readonly mustCommit: boolean;
   /** The log is known complete from this index on (entries before it were compacted or lost). */
   readonly completeFromIndex: number;
   readonly events: readonly RecoveryEvent[];
@@ -168,15 +170,18 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
     const facts: SegmentFacts = {
       header: s.headerOk ? 'valid' : 'invalid',
       body: s.scan.body.type,
-      committed: s.scan.batches.length > 0 || s.scan.commitsBeyond.length > 0,
+      committed: s.scan.batches.length > 0 || s.scan.summariesBeyond.length > 0,
       sealed: s.scan.sealedNextId !== null,
       successor: next === undefined ? 'none' : next.segmentId === seg.segmentId + 1 ? 'next' : 'gap',
       successorEmpty:
-        next !== undefined && i + 2 === segs.length && nextScan!.scan.batches.length === 0 && nextScan!.scan.commitsBeyond.length === 0,
+        next !== undefined && i + 2 === segs.length && nextScan!.scan.batches.length === 0 && nextScan!.scan.summariesBeyond.length === 0,
     };
     const row = decide(SEGMENT_RECOVERY_TABLE, facts);
     decisions.push({ name: seg.name, facts, row: row.id, action: row.action, batches: s.scan.batches.length });
-    for (const c of s.scan.commitsBeyond) observe(c);
+    // Every intact commit frame tells how far the log reached and what the hard state was, whether
+    // or not its segment is kept.
+    for (const b of s.scan.batches) observe(b.commit);
+    for (const c of s.scan.summariesBeyond) observe(c);
     const keep = (truncateTo: number | null): void => {
       const last = s.scan.batches.at(-1);
       const rewriteB = last !== undefined && last.damagedCommitCopy === 'b' && i === segs.length - 1;
@@ -246,7 +251,7 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
       for (let j = i + 1; j < segs.length; j++) {
         const later = j === i + 1 && nextScan !== null ? nextScan : scanFile(segs[j]!, seqFrom);
         for (const b of later.scan.batches) observe(b.commit);
-        for (const c of later.scan.commitsBeyond) observe(c);
+        for (const c of later.scan.summariesBeyond) observe(c);
         seqFrom = null;
         quarantined.push({ name: segs[j]!.name, fromOffset: 0 });
       }
@@ -285,12 +290,17 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
   }
   for (const q of quarantined) events.push({ type: 'quarantined', segment: q.name, fromOffset: q.fromOffset });
 
-  let completeFromIndex = model.compactedThrough + 1;
+  // The first segment starts later than the compaction point says the log does: the segments in
+  // between are gone (lost, or removed by a compaction whose record a cut just dropped). The log now
+  // vouches only for what follows; that becomes its compaction point, so the next restart agrees.
   const first = kept[0];
-  if (first !== undefined && first.firstIndex > completeFromIndex) {
-    events.push({ type: 'head-gap', expectedFromIndex: completeFromIndex, foundFromIndex: first.firstIndex });
-    completeFromIndex = first.firstIndex;
+  let headGap = false;
+  if (first !== undefined && first.firstIndex > model.compactedThrough + 1) {
+    events.push({ type: 'head-gap', expectedFromIndex: model.compactedThrough + 1, foundFromIndex: first.firstIndex });
+    model.compact(Math.min(first.firstIndex - 1, model.lastIndex));
+    headGap = true;
   }
+  const completeFromIndex = model.compactedThrough + 1;
 
   return {
     decisions,
@@ -304,6 +314,7 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
     lastSeq: keptCommit?.seq ?? 0,
     repairUntil: repair > model.lastIndex ? repair : null,
     newlyCorrupt,
+    mustCommit: newlyCorrupt || headGap || quarantined.length > 0,
     completeFromIndex,
     events,
   };

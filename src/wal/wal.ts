@@ -29,7 +29,7 @@ import type { LogStore } from '../consensus/storage.js';
 import type { Entry } from '../consensus/types.js';
 import { joinPath, type Disk, type FileHandle } from '../env/disk.js';
 import { nullLogger, type Logger } from '../env/logger.js';
-import { BatchBuilder, type CommitState } from './batch.js';
+import { BatchBuilder, beginFrameBytes, type CommitState } from './batch.js';
 import { WalError } from './errors.js';
 import { FrameType, frameSizeBytes, readFrame } from './frame.js';
 import type { LogModel } from './log-model.js';
@@ -535,13 +535,13 @@ export class Wal implements LogStore {
         }
       }
       await this.rollIfFull(builder.recordBytes);
-      const start = this.activeEndOffset;
+      const recordsAt = this.activeEndOffset + beginFrameBytes(hardState);
       const segmentId = this.active.segmentId;
       for (const { op, rel } of placed) {
-        if (op.type === 'entry') this.model.entry(op.entry.index, segmentId, { segmentId, offset: start + rel, sizeBytes: frameSizeBytes(ENTRY_FIXED_BYTES + op.entry.data.length) });
+        if (op.type === 'entry') this.model.entry(op.entry.index, segmentId, { segmentId, offset: recordsAt + rel, sizeBytes: frameSizeBytes(ENTRY_FIXED_BYTES + op.entry.data.length) });
         else if (op.type === 'truncate') this.model.truncate(op.fromIndex);
       }
-      const bytes = builder.finish(start, this.commitState(hardState));
+      const bytes = builder.finish(this.activeEndOffset, this.commitState(hardState));
       await this.writeAndSync(bytes, afterWrite);
       this.hardState = hardState;
       this.counters.records += builder.recordCount;
@@ -562,8 +562,8 @@ export class Wal implements LogStore {
   }
 
   private async rollIfFull(recordBytes: number): Promise<void> {
-    // The pad and commit frames add at most one spacing plus two of the largest commit frames.
-    const worstBytes = recordBytes + WAL_COMMIT_COPY_SPACING_BYTES + 2 * frameSizeBytes(COMMIT_PAYLOAD_BYTES_MAX) + frameSizeBytes(0);
+    // The begin, pad and commit frames add at most one spacing plus three of the largest summaries.
+    const worstBytes = recordBytes + WAL_COMMIT_COPY_SPACING_BYTES + 3 * frameSizeBytes(COMMIT_PAYLOAD_BYTES_MAX) + frameSizeBytes(0);
     if (this.activeBatches > 0 && this.activeEndOffset + worstBytes > this.segmentBytes) await this.roll();
   }
 
@@ -684,7 +684,7 @@ export class Wal implements LogStore {
       dirChanged = true;
     }
     if (dirChanged) await disk.syncDir(this.dir);
-    if (plan.quarantined.length > 0 || plan.newlyCorrupt) {
+    if (plan.mustCommit) {
       // Make the outcome durable: the repair marker, and the newest hard state (which may have
       // been read from a batch that was cut).
       await this.writeAndSync(new BatchBuilder().finish(this.activeEndOffset, this.commitState(this.hardState)));
