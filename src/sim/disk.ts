@@ -79,6 +79,8 @@ export interface FaultRecord {
   readonly offset: number;
   /** True for faults that damage or hide stored data (the atlas bounds these). */
   readonly corrupting: boolean;
+  /** Injected on purpose (inject) rather than drawn at random. */
+  readonly injected: boolean;
 }
 
 export interface SimDiskOptions {
@@ -93,6 +95,12 @@ export interface SimDiskOptions {
   readonly faults?: Partial<SimDiskFaultRates>;
   /** Which paths corrupting faults (flips, rot, sector errors, misdirection, reordered tears) may touch. */
   readonly corruptible?: (path: string) => boolean;
+  /**
+   * Random corrupting faults allowed between two crashes (injected ones are not counted). A fault
+   * atlas sets 1: recovery must detect every single fault, while two faults on the two copies of
+   * the same record are beyond what any one replica can tell from a crash. Default: no limit.
+   */
+  readonly corruptingFaultsPerLifeMax?: number;
 }
 
 export interface CrashOptions {
@@ -169,7 +177,9 @@ export class SimDisk implements Disk {
   readonly sectorBytes: number;
   private readonly capacityBytes: number;
   private faults: SimDiskFaultRates;
-  private readonly corruptible: (path: string) => boolean;
+  private readonly corruptibleOption: (path: string) => boolean;
+  private readonly corruptingPerLifeMax: number;
+  private corruptingThisLife = 0;
 
   private readonly inodes = new Map<number, Inode>();
   private nextInode = 1;
@@ -190,7 +200,8 @@ export class SimDisk implements Disk {
     this.sectorBytes = options.sectorBytes ?? 4096;
     this.capacityBytes = options.capacityBytes ?? Number.MAX_SAFE_INTEGER;
     this.faults = { ...NO_DISK_FAULTS, ...options.faults };
-    this.corruptible = options.corruptible ?? (() => true);
+    this.corruptibleOption = options.corruptible ?? (() => true);
+    this.corruptingPerLifeMax = options.corruptingFaultsPerLifeMax ?? Number.POSITIVE_INFINITY;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -207,7 +218,7 @@ export class SimDisk implements Disk {
         const inode = this.inodeAt(fault.path);
         inode.durable.flipBit(fault.offset, fault.bit);
         inode.volatile.flipBit(fault.offset, fault.bit);
-        this.record('bit-rot', fault.path, fault.offset, true);
+        this.record('bit-rot', fault.path, fault.offset, true, true);
         return;
       }
       case 'latent-sector-error': {
@@ -215,7 +226,7 @@ export class SimDisk implements Disk {
         const first = Math.floor(fault.offset / this.sectorBytes);
         const last = Math.floor((fault.offset + Math.max(1, fault.lengthBytes) - 1) / this.sectorBytes);
         for (let s = first; s <= last; s++) inode.badSectors.add(s);
-        this.record('latent-sector-error', fault.path, fault.offset, true);
+        this.record('latent-sector-error', fault.path, fault.offset, true, true);
         return;
       }
       case 'misdirect-next-write':
@@ -259,6 +270,7 @@ export class SimDisk implements Disk {
       inode.unsynced = [];
       inode.volatile = inode.durable.clone();
     }
+    this.corruptingThisLife = 0;
     this.record('crash', '', 0, false);
   }
 
@@ -432,9 +444,9 @@ export class SimDisk implements Disk {
       inode.volatile.write(position, copy);
       let deviceOffset = position;
       const shift = this.misdirection(path);
-      if (shift !== 0) {
-        deviceOffset = Math.max(0, position + shift);
-        this.record('misdirected-write', path, position, true);
+      if (shift.shiftBytes !== 0) {
+        deviceOffset = Math.max(0, position + shift.shiftBytes);
+        this.record('misdirected-write', path, position, true, shift.injected);
       }
       inode.unsynced.push({ type: 'write', seq: inode.nextOpSeq++, offset: deviceOffset, data: copy });
       // Rewriting a sector lets the drive remap it: the latent error is gone.
@@ -506,24 +518,26 @@ export class SimDisk implements Disk {
       if (inode.badSectors.has(s)) throw new DiskError('EIO', path, `EIO: unreadable sector ${s} of ${path}`);
     }
     const out = inode.volatile.read(position, lengthBytes);
-    const flip = this.takeInjected('flip-next-read', path) || (this.corruptible(path) && this.random.chance(this.faults.readBitFlipProbability));
+    const injected = this.takeInjected('flip-next-read', path);
+    const flip = injected || (this.corruptible(path) && this.random.chance(this.faults.readBitFlipProbability));
     if (flip && out.length > 0) {
       const at = this.random.int(out.length);
       out[at]! ^= 1 << this.random.int(8);
-      this.record('read-bit-flip', path, position + at, true);
+      this.record('read-bit-flip', path, position + at, true, injected);
     }
     return out;
   }
 
-  private misdirection(path: string): number {
+  /** How far the device misplaces this write (0: it does not), and whether that was injected. */
+  private misdirection(path: string): { shiftBytes: number; injected: boolean } {
     const inj = this.injected.findIndex((f) => f.type === 'misdirect-next-write' && f.path === path);
     if (inj >= 0) {
       const f = this.injected.splice(inj, 1)[0] as Extract<SimDiskFault, { type: 'misdirect-next-write' }>;
-      return f.shiftBytes;
+      return { shiftBytes: f.shiftBytes, injected: true };
     }
-    if (!this.corruptible(path) || !this.random.chance(this.faults.misdirectedWriteProbability)) return 0;
+    if (!this.corruptible(path) || !this.random.chance(this.faults.misdirectedWriteProbability)) return { shiftBytes: 0, injected: false };
     const sectors = this.random.intBetween(1, 8);
-    return (this.random.chance(0.5) ? -1 : 1) * sectors * this.sectorBytes;
+    return { shiftBytes: (this.random.chance(0.5) ? -1 : 1) * sectors * this.sectorBytes, injected: false };
   }
 
   /** Applies a random prefix of a file's unsynced operations to its durable bytes, tearing the cut one. */
@@ -564,8 +578,14 @@ export class SimDisk implements Disk {
     return n;
   }
 
-  private record(type: FaultRecord['type'], path: string, offset: number, corrupting: boolean): void {
-    this.records.push({ type, path, offset, corrupting });
+  private record(type: FaultRecord['type'], path: string, offset: number, corrupting: boolean, injected = false): void {
+    if (corrupting && !injected) this.corruptingThisLife++;
+    this.records.push({ type, path, offset, corrupting, injected });
+  }
+
+  /** May a random corrupting fault hit `path` now? */
+  private corruptible(path: string): boolean {
+    return this.corruptingThisLife < this.corruptingPerLifeMax && this.corruptibleOption(path);
   }
 
   private logName(op: NameOp): void {
