@@ -15,7 +15,8 @@
  *   garbage). Per directory, a random prefix of the unsynced name operations survives. Torn writes
  *   only touch the bytes the write covered (powersafe overwrite, as SQLite and raft-wal assume).
  * - Faults, each by probability or injected on purpose (inject): bit flips on read (transient),
- *   bit rot (persistent), latent sector errors (EIO on read until the sector is rewritten),
+ *   bit rot (persistent), latent sector errors (EIO on read until a write to the sector lets the
+ *   drive remap it, or the file is cut before it),
  *   misdirected writes (the device puts the data at another offset; the page cache shows the right
  *   data until a crash), fsync EIO (the unsynced operations are then dropped while reads still see
  *   them: fsyncgate), ENOSPC, and tears whose sectors land in any order. The corrupting faults only
@@ -449,8 +450,8 @@ export class SimDisk implements Disk {
         this.record('misdirected-write', path, position, true, shift.injected);
       }
       inode.unsynced.push({ type: 'write', seq: inode.nextOpSeq++, offset: deviceOffset, data: copy });
-      // Rewriting a sector lets the drive remap it: the latent error is gone.
-      for (let s = Math.ceil(position / this.sectorBytes); (s + 1) * this.sectorBytes <= position + copy.length; s++) inode.badSectors.delete(s);
+      // Writing a sector lets the drive remap it: the latent error is gone.
+      for (let s = Math.floor(position / this.sectorBytes); s * this.sectorBytes < position + copy.length; s++) inode.badSectors.delete(s);
     }, epoch);
   }
 
@@ -480,6 +481,7 @@ export class SimDisk implements Disk {
     return this.op(this.latency.writeMs, () => {
       const inode = this.inodeFor(path, inodeId);
       inode.volatile.truncate(sizeBytes);
+      for (const sector of [...inode.badSectors]) if (sector * this.sectorBytes >= sizeBytes) inode.badSectors.delete(sector);
       inode.unsynced.push({ type: 'truncate', seq: inode.nextOpSeq++, sizeBytes });
     }, epoch);
   }

@@ -280,11 +280,23 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
   return { crashes, corruptions, faults };
 }
 
-/** More seeds for a long local run: WAL_MODEL_SEEDS=1000 node scripts/run-tests.mjs wal-crash-model */
+/**
+ * More seeds for a long local run: WAL_MODEL_SEEDS=1000 node scripts/run-tests.mjs wal-crash-model.
+ * One seed, with a trace: WAL_MODEL_ONLY=<seed> WAL_MODEL_DEBUG=<seed> (faults on for seeds > 100000).
+ */
 const SEEDS = Number(process.env.WAL_MODEL_SEEDS ?? 30);
 const PLANTED_SEEDS_MAX = Number(process.env.WAL_PLANTED_SEEDS ?? 20);
 
-for (const mode of ['raft', 'paxos'] as const) {
+const ONLY = process.env.WAL_MODEL_ONLY === undefined ? null : Number(process.env.WAL_MODEL_ONLY);
+if (ONLY !== null) {
+  for (const mode of ['raft', 'paxos'] as const) {
+    test(`${mode}: seed ${ONLY}`, async () => {
+      await run({ seed: ONLY, mode, steps: 250, faults: ONLY > 100_000 });
+    });
+  }
+}
+
+for (const mode of ONLY === null ? (['raft', 'paxos'] as const) : []) {
   test(`${mode}: crashes never lose an acknowledged write or return a torn one (${SEEDS} seeds)`, async () => {
     let crashes = 0;
     for (let seed = 1; seed <= SEEDS; seed++) crashes += (await run({ seed, mode, steps: 250, faults: false })).crashes;
@@ -304,7 +316,7 @@ for (const mode of ['raft', 'paxos'] as const) {
   });
 }
 
-for (const plantedBug of ['ack-before-fsync', 'truncate-on-checksum-failure'] as const) {
+for (const plantedBug of ONLY === null ? (['ack-before-fsync', 'truncate-on-checksum-failure'] as const) : []) {
   test(`the planted bug '${plantedBug}' is caught within ${PLANTED_SEEDS_MAX} seeds`, async () => {
     for (let seed = 1; seed <= PLANTED_SEEDS_MAX; seed++) {
       try {

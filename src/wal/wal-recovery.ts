@@ -66,8 +66,11 @@ export interface KeptSegment {
   /** Cut (or extend with zeros) the file to this length; null leaves it. */
   readonly truncateTo: number | null;
   readonly rewriteHeader: boolean;
-  /** A commit B copy to write back (the last batch's second copy was damaged or torn). */
-  readonly rewriteCommitCopy: { readonly offset: number; readonly bytes: Uint8Array } | null;
+  /**
+   * Commit frames to write back: a batch whose one commit copy was damaged gets it again from the
+   * intact one (a scrub), so single faults do not pile up into a double fault over the years.
+   */
+  readonly rewrites: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
   /** Where the next batch goes. */
   readonly endOffset: number;
   readonly sealedNextId: number | null;
@@ -183,15 +186,16 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
     for (const b of s.scan.batches) observe(b.commit);
     for (const c of s.scan.summariesBeyond) observe(c);
     const keep = (truncateTo: number | null): void => {
-      const last = s.scan.batches.at(-1);
-      const rewriteB = last !== undefined && last.damagedCommitCopy === 'b' && i === segs.length - 1;
+      const rewrites = s.scan.batches.filter((b) => b.damagedCommitCopy !== 'none').map((b) => repairedCommitCopy(seg.bytes, b));
+      // A last batch whose copy B was torn off may end past the file: the cut also extends it.
+      const tailTorn = s.scan.endOffset > s.scan.fileBytes;
       kept.push({
         name: seg.name,
         segmentId: seg.segmentId,
         firstIndex: seg.firstIndex,
-        truncateTo: rewriteB ? s.scan.endOffset : truncateTo,
+        truncateTo: tailTorn ? s.scan.endOffset : truncateTo,
         rewriteHeader: false,
-        rewriteCommitCopy: rewriteB ? { offset: last.commitOffset + last.commitFrameBytes, bytes: commitCopyBytes(seg.bytes, last) } : null,
+        rewrites,
         endOffset: s.scan.endOffset,
         sealedNextId: s.scan.sealedNextId,
       });
@@ -215,7 +219,7 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
           firstIndex: seg.firstIndex,
           truncateTo: SEGMENT_HEADER_BYTES,
           rewriteHeader: true,
-          rewriteCommitCopy: null,
+          rewrites: [],
           endOffset: SEGMENT_HEADER_BYTES,
           sealedNextId: null,
         });
@@ -342,12 +346,14 @@ function inconsistent(seg: SegmentFile, offset: number, what: string): never {
   throw new WalError('wal-inconsistent', `write-ahead log ${seg.name} at offset ${offset}: ${what}; refusing to replay it`);
 }
 
-/** Commit B's bytes, rebuilt from commit A's frame (same payload, copy flag set, new checksum). */
-export function commitCopyBytes(buf: Uint8Array, b: ScannedBatch): Uint8Array {
-  const out = buf.slice(b.commitOffset, b.commitOffset + b.commitFrameBytes);
-  out[1] = FRAME_FLAG_COMMIT_COPY;
+/** The damaged commit copy of a batch, rebuilt from the intact one (same payload, own flag and checksum). */
+function repairedCommitCopy(buf: Uint8Array, b: ScannedBatch): { offset: number; bytes: Uint8Array } {
+  const intactAt = b.damagedCommitCopy === 'b' ? b.commitOffset : b.commitOffset + b.commitFrameBytes;
+  const damagedAt = b.damagedCommitCopy === 'b' ? b.commitOffset + b.commitFrameBytes : b.commitOffset;
+  const out = buf.slice(intactAt, intactAt + b.commitFrameBytes);
+  out[1] = b.damagedCommitCopy === 'b' ? FRAME_FLAG_COMMIT_COPY : 0;
   const view = new DataView(out.buffer);
   const payloadBytes = view.getUint32(4, true);
   view.setUint32(8, crc32c(out, crc32c(out, 0, 0, 8), 12, 12 + payloadBytes), true);
-  return out;
+  return { offset: damagedAt, bytes: out };
 }

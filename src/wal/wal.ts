@@ -658,13 +658,13 @@ export class Wal implements LogStore {
       await disk.syncDir(qdir);
     }
     for (const k of plan.kept) {
-      const needsWrite = k.truncateTo !== null || k.rewriteHeader || k.rewriteCommitCopy !== null;
+      const needsWrite = k.truncateTo !== null || k.rewriteHeader || k.rewrites.length > 0;
       const seg: Segment = { segmentId: k.segmentId, firstIndex: k.firstIndex, name: k.name, handle: null };
       this.segments.push(seg);
       if (!needsWrite) continue;
       const h = await this.handle(seg);
       if (k.rewriteHeader) await h.write(0, encodeSegmentHeader(k));
-      if (k.rewriteCommitCopy !== null) await h.write(k.rewriteCommitCopy.offset, k.rewriteCommitCopy.bytes);
+      for (const r of k.rewrites) await h.write(r.offset, r.bytes);
       if (k.truncateTo !== null) await h.truncate(k.truncateTo);
       await h.sync();
     }
