@@ -94,12 +94,11 @@ export function readFrame(buf: Uint8Array, offset: number, end: number, payloadB
   }
   if (type > FRAME_TYPE_MAX) return { type: 'bad', reason: `unknown frame type ${type}` };
   if (buf[offset + 2] !== 0 || buf[offset + 3] !== 0) return { type: 'bad', reason: 'reserved frame bytes are not zero' };
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const payloadBytes = view.getUint32(offset + 4, true);
+  const payloadBytes = u32At(buf, offset + 4);
   if (payloadBytes > payloadBytesMax) return { type: 'bad', reason: `frame length ${payloadBytes} exceeds ${payloadBytesMax}` };
   const sizeBytes = frameSizeBytes(payloadBytes);
   if (offset + FRAME_HEADER_BYTES + payloadBytes > end) return { type: 'bad', reason: 'frame runs past the end of the data' };
-  const stored = view.getUint32(offset + 8, true);
+  const stored = u32At(buf, offset + 8);
   const payloadStart = offset + FRAME_HEADER_BYTES;
   const crc = crc32c(buf, crc32c(buf, 0, offset, offset + 8), payloadStart, payloadStart + payloadBytes);
   if (crc !== stored) return { type: 'bad', reason: 'frame checksum mismatch' };
@@ -113,6 +112,10 @@ export function readFrame(buf: Uint8Array, offset: number, end: number, payloadB
       sizeBytes,
     },
   };
+}
+
+function u32At(buf: Uint8Array, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
 }
 
 export function isZero(buf: Uint8Array, start: number, end: number): boolean {

@@ -6,7 +6,7 @@
  *
  * Invariants: every stored index lies in (compactedThrough, lastIndex]; compactedThrough ≤ lastIndex.
  */
-import { assert } from '../core/assert.js';
+import { assert, unreachable } from '../core/assert.js';
 
 export class LogModel<V> {
   private readonly values = new Map<number, V>();
@@ -14,6 +14,9 @@ export class LogModel<V> {
   private compacted = 0;
   /** The highest entry index ever written to each segment: a segment may go once compaction passes it. */
   private readonly segmentMax = new Map<number, number>();
+  /** A cache of segmentMax's most recently used entry. */
+  private maxSegment = 0;
+  private maxOfSegment = 0;
 
   get lastIndex(): number {
     return this.last;
@@ -43,10 +46,17 @@ export class LogModel<V> {
   }
 
   entry(index: number, segmentId: number, value: V): void {
-    assert(index > this.compacted, `entry ${index} at or below the compaction point ${this.compacted}`);
+    // Hot path: no message is built unless the check fails.
+    if (index <= this.compacted) unreachable(`entry ${index} at or below the compaction point ${this.compacted}`);
     this.values.set(index, value);
     if (index > this.last) this.last = index;
-    if (index > (this.segmentMax.get(segmentId) ?? 0)) this.segmentMax.set(segmentId, index);
+    // Entries arrive segment by segment: only touch the map when this one raises its segment's max.
+    if (segmentId !== this.maxSegment || index > this.maxOfSegment) {
+      const max = Math.max(index, this.segmentMax.get(segmentId) ?? 0);
+      this.segmentMax.set(segmentId, max);
+      this.maxSegment = segmentId;
+      this.maxOfSegment = max;
+    }
   }
 
   /** Raft's conflict rule: entries at or after `fromIndex` go; the log now ends before it. */
@@ -70,19 +80,10 @@ export class LogModel<V> {
     this.compacted = index;
   }
 
-  /** A copy with every value mapped (recovery's model becomes the run-time index). */
-  map<W>(fn: (v: V) => W): LogModel<W> {
-    const out = new LogModel<W>();
-    out.last = this.last;
-    out.compacted = this.compacted;
-    for (const [i, v] of this.values) out.values.set(i, fn(v));
-    for (const [id, max] of this.segmentMax) out.segmentMax.set(id, max);
-    return out;
-  }
-
   /** Forgets the per-segment bookkeeping of a removed segment. */
   forgetSegment(segmentId: number): void {
     this.segmentMax.delete(segmentId);
+    if (segmentId === this.maxSegment) this.maxSegment = 0;
   }
 
   /** Stored indexes in ascending order. */

@@ -36,8 +36,9 @@ export interface EntryLocation {
   readonly sizeBytes: number;
 }
 
+/** Recovery's index value: where the entry is, and the entry itself until it is handed out. */
 export interface Located extends EntryLocation {
-  readonly entry: Entry;
+  entry: Entry | null;
 }
 
 export type RecoveryEvent =
@@ -135,7 +136,8 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
         switch (record.type) {
           case 'entry':
             if (record.entry.index <= model.compactedThrough) inconsistent(seg, offset, `entry ${record.entry.index} at or below the compaction point ${model.compactedThrough}`);
-            model.entry(record.entry.index, seg.segmentId, { segmentId: seg.segmentId, offset, sizeBytes, entry: record.entry });
+            // A copy, so that the segment's bytes (padding and all) are not kept alive by one entry.
+            model.entry(record.entry.index, seg.segmentId, { segmentId: seg.segmentId, offset, sizeBytes, entry: { ...record.entry, data: record.entry.data.slice() } });
             break;
           case 'truncate':
             model.truncate(record.fromIndex);

@@ -11,7 +11,7 @@
  *
  * Recovery (openWal) is planned by wal-recovery.ts and carried out here.
  */
-import { assert, assertNever } from '../core/assert.js';
+import { assert, assertNever, unreachable } from '../core/assert.js';
 import { errorMessage } from '../core/errors.js';
 import { logIndex, type LogIndex } from '../core/ids.js';
 import {
@@ -138,7 +138,12 @@ export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ w
   }
   let bytesScanned = 0;
   for (const f of files.values()) bytesScanned += f.bytes.length;
-  const entries = plan.model.indexes().map((i) => plan.model.get(i)!.entry);
+  const entries = plan.model.indexes().map((i) => {
+    const located = plan.model.get(i)!;
+    const e = located.entry!;
+    located.entry = null;
+    return e;
+  });
   const corrupt = plan.events.some((e) => e.type === 'corrupt' || e.type === 'head-gap');
   return {
     wal,
@@ -239,7 +244,9 @@ export class Wal implements LogStore {
     assert(this.batchRecordsMax > 0 && this.batchRecordsMax <= WAL_BATCH_RECORDS_MAX, 'batchRecordsMax within the bound');
     this.logger = (options.logger ?? nullLogger).child({ component: 'wal' });
     this.planted = options.testing?.plantedBug;
-    this.model = plan.model.map(({ segmentId, offset, sizeBytes }) => ({ segmentId, offset, sizeBytes }));
+    // Recovery's index becomes the run-time one (its values are EntryLocations with the entry
+    // attached; openWal detaches the entries once it has handed them out).
+    this.model = plan.model;
     this.hardState = plan.hardState;
     this.repairUntil = plan.repairUntil ?? 0;
     this.seq = plan.lastSeq;
@@ -256,9 +263,10 @@ export class Wal implements LogStore {
     let bytes = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      assert(Number.isSafeInteger(e.index) && e.index > this.appendCompactedThrough, `entry ${e.index} at or below the compaction point ${this.appendCompactedThrough}`);
-      assert(e.data.length <= WAL_ENTRY_BYTES_MAX, `entry ${e.index} has ${e.data.length} bytes, more than ${WAL_ENTRY_BYTES_MAX}`);
-      if (replaceSuffix && i > 0) assert(e.index === entries[i - 1]!.index + 1, 'entries replacing a suffix are contiguous');
+      // Hot path: messages are built only when a check fails.
+      if (!Number.isSafeInteger(e.index) || e.index <= this.appendCompactedThrough) unreachable(`entry ${e.index} at or below the compaction point ${this.appendCompactedThrough}`);
+      if (e.data.length > WAL_ENTRY_BYTES_MAX) unreachable(`entry ${e.index} has ${e.data.length} bytes, more than ${WAL_ENTRY_BYTES_MAX}`);
+      if (replaceSuffix && i > 0 && e.index !== entries[i - 1]!.index + 1) unreachable('entries replacing a suffix are contiguous');
       bytes += frameSizeBytes(ENTRY_FIXED_BYTES + e.data.length);
     }
     if (this.pendingBytes + bytes > WAL_PENDING_BYTES_MAX) {
@@ -271,7 +279,8 @@ export class Wal implements LogStore {
     for (const entry of entries) this.pending.push({ type: 'entry', entry, opSeq: ++this.opSeq });
     this.pendingBytes += bytes;
     const last = entries[entries.length - 1]!.index;
-    this.appendLastIndex = replaceSuffix ? last : Math.max(this.appendLastIndex, ...entries.map((e) => e.index));
+    if (replaceSuffix) this.appendLastIndex = last;
+    else for (const e of entries) if (e.index > this.appendLastIndex) this.appendLastIndex = e.index;
   }
 
   setHardState(hardState: Uint8Array): void {
