@@ -1,6 +1,7 @@
 // The recovery decision tables are total and unambiguous: every combination of facts matches
 // exactly one row. (TigerBeetle's habit: a table, and a test that enumerates every case.)
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { decide, rowMatches } from './decision-table.js';
 import { SEGMENT_RECOVERY_TABLE, allSegmentFacts } from './wal-recovery-table.js';
@@ -40,4 +41,9 @@ test('no row ever silently drops committed data: corruption rows cut and repair,
       assert.equal(facts.successor, 'none', `${row.id}: only the last segment may lose a torn tail`);
     }
   }
+});
+
+test('docs/storage.md prints every row of both tables', () => {
+  const doc = readFileSync('docs/storage.md', 'utf8');
+  for (const row of [...SEGMENT_RECOVERY_TABLE, ...STORAGE_RECOVERY_TABLE]) assert.ok(doc.includes(`\`${row.id}\``), `docs/storage.md lacks row ${row.id}`);
 });
