@@ -102,6 +102,8 @@ export interface SimDiskOptions {
    * the same record are beyond what any one replica can tell from a crash. Default: no limit.
    */
   readonly corruptingFaultsPerLifeMax?: number;
+  /** Called when a file sync is issued (a simulator aims crashes at the window it opens). */
+  readonly onSync?: (path: string) => void;
 }
 
 export interface CrashOptions {
@@ -181,6 +183,7 @@ export class SimDisk implements Disk {
   private readonly corruptibleOption: (path: string) => boolean;
   private readonly corruptingPerLifeMax: number;
   private corruptingThisLife = 0;
+  private readonly onSync: (path: string) => void;
 
   private readonly inodes = new Map<number, Inode>();
   private nextInode = 1;
@@ -203,6 +206,7 @@ export class SimDisk implements Disk {
     this.faults = { ...NO_DISK_FAULTS, ...options.faults };
     this.corruptibleOption = options.corruptible ?? (() => true);
     this.corruptingPerLifeMax = options.corruptingFaultsPerLifeMax ?? Number.POSITIVE_INFINITY;
+    this.onSync = options.onSync ?? (() => {});
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -457,6 +461,7 @@ export class SimDisk implements Disk {
 
   /** @internal */
   fileSync(path: string, inodeId: number, epoch: number): Promise<void> {
+    if (epoch === this.epoch) this.onSync(path);
     const inode0 = this.inodes.get(inodeId);
     const upTo = inode0 === undefined ? 0 : inode0.nextOpSeq - 1;
     return this.op(this.latency.syncMs, () => {

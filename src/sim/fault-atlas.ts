@@ -34,6 +34,7 @@ export function zoneOf(path: string): StorageZone {
   return 'other';
 }
 
+/** 'light': up to f nodes get rare corrupting faults; 'heavy': exactly f nodes get frequent ones. */
 export type FaultIntensity = 'off' | 'light' | 'heavy';
 
 /** Per-operation probabilities at each intensity. Corrupting ones apply only to faulty nodes. */
@@ -89,8 +90,8 @@ export class FaultAtlas {
     const faultyMax = Math.min(options.faultyNodesMax ?? this.faultTolerance, this.faultTolerance);
     assert(faultyMax >= 0, 'faultyNodesMax is not negative');
     const rnd = options.random;
-    // Choose the faulty nodes: a uniform random subset of size up to f.
-    const count = intensity === 'off' ? 0 : rnd.intBetween(0, faultyMax);
+    // Choose the faulty nodes: a uniform random subset of up to f nodes ('light'), or of f ('heavy').
+    const count = intensity === 'off' ? 0 : intensity === 'heavy' ? faultyMax : rnd.intBetween(0, faultyMax);
     const order = Array.from({ length: this.nodes }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = rnd.int(i + 1);

@@ -36,6 +36,8 @@ export type WalErrorCode =
   | 'snapshot-chunk-invalid'
   /** A received snapshot's size or checksum does not match its meta. */
   | 'snapshot-verify-failed'
+  /** Reading a stored snapshot from start to end gave bytes whose checksum is not the snapshot's. */
+  | 'snapshot-corrupt-read'
   /** No stored snapshot matches the meta asked for. */
   | 'snapshot-not-found'
   /** A snapshot is larger than the bound. */

@@ -1,7 +1,7 @@
 /**
  * Reading and moving segment files: the I/O half of recovery. A read that hits an unreadable sector
- * (EIO) is retried sector by sector so that one bad sector costs only its own bytes, which are
- * filled with 0xff: never a valid frame, so the scanner sees damage exactly there.
+ * (EIO) is narrowed down to the bad sectors so that one bad sector costs only its own bytes, which
+ * are filled with 0xff: never a valid frame, so the scanner sees damage exactly there.
  */
 import { isDiskError, joinPath, type Disk } from '../env/disk.js';
 import { WAL_RECOVERY_READ_CHUNK_BYTES, WAL_RECOVERY_SECTOR_BYTES } from '../core/limits.js';
@@ -18,26 +18,26 @@ export async function readFileTolerant(disk: Disk, path: string): Promise<FileRe
     const size = await h.sizeBytes();
     const bytes = new Uint8Array(size);
     const unreadable: ByteRange[] = [];
-    for (let off = 0; off < size; off += WAL_RECOVERY_READ_CHUNK_BYTES) {
-      const len = Math.min(WAL_RECOVERY_READ_CHUNK_BYTES, size - off);
+    // A failed range is split in halves until the unreadable sectors are found: a few bad sectors
+    // cost a few dozen reads, not one read per sector of the chunk.
+    const readRange = async (off: number, len: number): Promise<void> => {
       try {
         bytes.set(await h.read(off, len), off);
       } catch (e) {
         if (!isDiskError(e, 'EIO')) throw e;
-        for (let s = off; s < off + len; s += WAL_RECOVERY_SECTOR_BYTES) {
-          const slen = Math.min(WAL_RECOVERY_SECTOR_BYTES, off + len - s);
-          try {
-            bytes.set(await h.read(s, slen), s);
-          } catch (e2) {
-            if (!isDiskError(e2, 'EIO')) throw e2;
-            bytes.fill(0xff, s, s + slen);
-            const prev = unreadable.at(-1);
-            if (prev !== undefined && prev.offset + prev.lengthBytes === s) unreadable[unreadable.length - 1] = { offset: prev.offset, lengthBytes: prev.lengthBytes + slen };
-            else unreadable.push({ offset: s, lengthBytes: slen });
-          }
+        if (len <= WAL_RECOVERY_SECTOR_BYTES) {
+          bytes.fill(0xff, off, off + len);
+          const prev = unreadable.at(-1);
+          if (prev !== undefined && prev.offset + prev.lengthBytes === off) unreadable[unreadable.length - 1] = { offset: prev.offset, lengthBytes: prev.lengthBytes + len };
+          else unreadable.push({ offset: off, lengthBytes: len });
+          return;
         }
+        const half = Math.ceil(len / 2 / WAL_RECOVERY_SECTOR_BYTES) * WAL_RECOVERY_SECTOR_BYTES;
+        await readRange(off, half);
+        await readRange(off + half, len - half);
       }
-    }
+    };
+    for (let off = 0; off < size; off += WAL_RECOVERY_READ_CHUNK_BYTES) await readRange(off, Math.min(WAL_RECOVERY_READ_CHUNK_BYTES, size - off));
     return { bytes, unreadable };
   } finally {
     await h.close();
