@@ -13,6 +13,7 @@ import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engin
 import { describeParams } from '../sim/params.js';
 import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
+import { STORAGE_PLANTED_BUGS } from '../sim/wal-storage.js';
 
 const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
 
@@ -23,7 +24,7 @@ Usage:
 
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
-  --planted-bug NAME               turn on a test-only bug in the engine, to watch the checkers catch it
+  --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
   --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
@@ -61,8 +62,9 @@ export const simCommand: Command = {
       return 2;
     }
     const plantedBug = values['planted-bug'] ?? null;
-    if (plantedBug !== null && !factory.plantedBugs.includes(plantedBug)) {
-      throw new UsageError(`--planted-bug must be one of ${factory.plantedBugs.join(', ')} for ${consensus}`);
+    const bugs = [...factory.plantedBugs, ...STORAGE_PLANTED_BUGS];
+    if (plantedBug !== null && !bugs.includes(plantedBug)) {
+      throw new UsageError(`--planted-bug must be one of ${bugs.join(', ')} for ${consensus}`);
     }
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
     const profile = values.profile as Profile;
