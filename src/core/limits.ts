@@ -67,6 +67,11 @@ export const LEASE_TTL_SEC_MIN_DEFAULT = 2;
 export const LEASES_MAX = 1 << 20;
 /** How often the leader checkpoints remaining TTLs through the log (etcd's 5 minutes). */
 export const LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT = 5 * 60 * 1000;
+/**
+ * The shortest delay between checkpoints of one lease. A lease is checkpointed every half TTL,
+ * within [this, the interval], so a leader change extends any lease by at most that much.
+ */
+export const LEASE_CHECKPOINT_DELAY_MS_MIN = 1000;
 /** Checkpoints in one LeaseCheckpoint entry (etcd's maxLeaseCheckpointBatchSize). */
 export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1000;
 /** Expired leases in one LeaseExpire entry (etcd revokes at most 1000 a second). */
@@ -127,4 +132,5 @@ assert(SESSION_RESPONSE_BYTES_MAX <= SESSIONS_RESPONSE_BYTES_MAX, 'one kept resp
 assert(LEASE_TTL_SEC_MIN_DEFAULT >= 1 && LEASE_TTL_SEC_MIN_DEFAULT < LEASE_TTL_SEC_MAX, 'the lease TTL bounds are ordered');
 assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in milliseconds are exact');
 assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
+assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
 assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
