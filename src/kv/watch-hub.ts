@@ -17,7 +17,7 @@
  * - An unsynced watcher whose next revision falls below the compaction point is cancelled with
  *   the compact revision, as etcd does.
  *
- * Guarantees (tested by the validators in watch.test.ts): per watcher, events are ordered by
+ * Guarantees (tested by the validators in test/kv/watch-guarantees.test.ts): per watcher, events are ordered by
  * revision, never repeated, a revision's events arrive together (one response, or consecutive
  * fragments when the watcher asked for fragmentation), nothing within the retained history is
  * skipped, and a watch started at revision r after seeing r-1 continues exactly.

@@ -18,7 +18,7 @@
  * watcher cannot starve the others on its stream. `onReadable` is called at most once per null
  * returned by `next()` (no signal storms) and never in the middle of applying an entry.
  */
-import { assert } from '../core/assert.js';
+import { assert, assertNever } from '../core/assert.js';
 import { keyRange } from './key-index.js';
 import { latin1FromBytes } from './latin1.js';
 import { toKeyValue } from './record.js';
@@ -139,6 +139,11 @@ export class WatchStream implements WatcherOwner {
     return null;
   }
 
+  /** Each watcher's state and queue size (metrics, tests). */
+  watcherStates(): { id: number; state: 'synced' | 'unsynced' | 'canceled'; queuedEvents: number; queuedBytes: number }[] {
+    return [...this.watchers.values()].map((w) => ({ id: w.id, state: w.state, queuedEvents: w.queuedEvents, queuedBytes: w.queuedBytes }));
+  }
+
   /** Removes every watcher; the stream is done. */
   close(): void {
     for (const w of this.watchers.values()) this.hub.remove(w);
@@ -210,6 +215,8 @@ export class WatchStream implements WatcherOwner {
         return { type: 'canceled', watchId: w.id, revision: item.revision, compactRevision: item.compactRevision, reason: item.reason };
       case 'events':
         return this.takeEvents(w, item);
+      default:
+        return assertNever(item, 'queue item');
     }
   }
 
