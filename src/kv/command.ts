@@ -12,7 +12,7 @@ import { ByteReader, ByteWriter } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
 import { leaseId, nodeIdFromBigInt, nodeIdToBigInt, type LeaseId, type NodeId } from '../core/ids.js';
 import { assert, assertNever } from '../core/assert.js';
-import { KEY_BYTES_MAX, MEMBER_NAME_BYTES_MAX, MEMBER_URL_BYTES_MAX, MEMBER_URLS_MAX, REQUEST_BYTES_MAX, TXN_NESTING_DEPTH_MAX } from '../core/limits.js';
+import { KEY_BYTES_MAX, MEMBER_NAME_BYTES_MAX, MEMBER_URL_BYTES_MAX, MEMBER_URLS_MAX, MEMBERS_MAX, REQUEST_BYTES_MAX, TXN_NESTING_DEPTH_MAX } from '../core/limits.js';
 
 /** Identifies a proposal: the member that proposed it and a counter of that member. */
 export interface RequestId {
@@ -282,9 +282,9 @@ const COMPARE_TARGETS: readonly CompareOperand['type'][] = ['version', 'create',
 const ALARM_TYPES: readonly AlarmType[] = ['nospace', 'corrupt'];
 
 export function encodeCommand(cmd: Command): Uint8Array {
-  const w = new ByteWriter(64);
+  const w = new ByteWriter(estimateOpBytes(cmd.op));
   w.u8(FORMAT_VERSION);
-  w.u64(nodeIdToBigInt(cmd.requestId.member));
+  w.u64(memberBits(cmd.requestId.member));
   w.varint(cmd.requestId.counter);
   w.u8(cmd.session === null ? 0 : 1);
   if (cmd.session !== null) {
@@ -310,6 +310,19 @@ export function decodeCommand(data: Uint8Array): Command {
   const op = readOp(r, 0);
   r.done('command');
   return { requestId: { member, counter }, session, op };
+}
+
+/** Room to reserve for an encoded op, so the writer rarely grows (a put is most entries). */
+function estimateOpBytes(op: Op): number {
+  switch (op.type) {
+    case 'put':
+      return 64 + op.key.length + op.value.length;
+    case 'range':
+    case 'delete-range':
+      return 96 + op.key.length + op.rangeEnd.length;
+    default:
+      return 256;
+  }
 }
 
 /** Encodes one operation alone (used inside results and for size estimates). */
@@ -586,9 +599,29 @@ function readFlags(r: ByteReader, mask: number, what: string): number {
   return f;
 }
 
+// Member ids repeat in every entry; their conversions are cached (a few dozen members at most).
+const nodeIds = new Map<bigint, NodeId>();
+const nodeIdBits = new Map<NodeId, bigint>();
+
 export function toNodeId(v: bigint, what: string): NodeId {
   if (v === 0n) throw new DecodeError(`${what}: member id 0`);
-  return nodeIdFromBigInt(v);
+  let id = nodeIds.get(v);
+  if (id === undefined) {
+    if (nodeIds.size >= 4 * MEMBERS_MAX) nodeIds.clear();
+    id = nodeIdFromBigInt(v);
+    nodeIds.set(v, id);
+  }
+  return id;
+}
+
+function memberBits(id: NodeId): bigint {
+  let v = nodeIdBits.get(id);
+  if (v === undefined) {
+    if (nodeIdBits.size >= 4 * MEMBERS_MAX) nodeIdBits.clear();
+    v = nodeIdToBigInt(id);
+    nodeIdBits.set(id, v);
+  }
+  return v;
 }
 
 export function readNodeId(r: ByteReader, what: string): NodeId {

@@ -9,6 +9,14 @@
  * bytes 0x80..0x9f to other code points.
  */
 
+// Buffer's latin1 codec applied to a plain Uint8Array, without allocating a Buffer view per call
+// (twice as fast on the apply path). Node's own Buffer methods take any Uint8Array as `this`;
+// the documented route is the fallback if that ever changes.
+type Latin1Native = { latin1Slice?: (this: Uint8Array, start: number, end: number) => string; latin1Write?: (this: Uint8Array, s: string, offset: number, length: number) => number };
+const native = Buffer.prototype as unknown as Latin1Native;
+const nativeSlice = typeof native.latin1Slice === 'function' ? native.latin1Slice : null;
+const nativeWrite = typeof native.latin1Write === 'function' ? native.latin1Write : null;
+
 /** A string holding exactly the bytes of `b`. */
 export function latin1FromBytes(b: Uint8Array): string {
   // Below 13 chars V8 concatenates into a flat string; longer results would be cons-string trees.
@@ -17,6 +25,7 @@ export function latin1FromBytes(b: Uint8Array): string {
     for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
     return s;
   }
+  if (nativeSlice !== null) return nativeSlice.call(b, 0, b.length);
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
@@ -25,9 +34,7 @@ export function bytesFromLatin1(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   if (s.length <= 32) {
     for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  } else {
-    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(s, 0, s.length, 'latin1');
-  }
+  } else writeLatin1(s, out, 0);
   return out;
 }
 
@@ -37,6 +44,7 @@ export function writeLatin1(s: string, target: Uint8Array, offset: number): numb
     for (let i = 0; i < s.length; i++) target[offset + i] = s.charCodeAt(i);
     return s.length;
   }
+  if (nativeWrite !== null) return nativeWrite.call(target, s, offset, s.length);
   return Buffer.from(target.buffer, target.byteOffset, target.byteLength).write(s, offset, s.length, 'latin1');
 }
 
