@@ -98,6 +98,11 @@ export const WATCH_QUEUE_EVENTS_MAX = 1024;
 export const WATCH_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
 /** History records one catch-up step scans for an unsynced watcher (then it yields). */
 export const WATCH_CATCHUP_SCAN_RECORDS_MAX = 8192;
+/**
+ * Responses a watch stream queues that are not any watcher's (refused creates): beyond it the API
+ * layer stops reading the client's requests until they are sent (etcd's ctrlStreamBufLen).
+ */
+export const WATCH_STREAM_CONTROL_RESPONSES_MAX = 16;
 /** Events merged into one watch response (whole revisions only). */
 export const WATCH_RESPONSE_EVENTS_MAX = 1000;
 /** Estimated bytes of one watch response; a larger revision is fragmented when the watcher asks. */

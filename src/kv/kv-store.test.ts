@@ -482,3 +482,19 @@ test('restore rejects malformed snapshots with a typed error and leaves the stor
   assert.ok(wrongIndex instanceof KvError && wrongIndex.code === 'snapshot-invalid');
   assert.equal(target.store.stateHash(), before);
 });
+
+test('every error code carries etcd\'s gRPC status and message; the lease limit holds', async () => {
+  const { ETCD_ERRORS } = await import('./errors.js');
+  for (const [code, { grpc, message }] of Object.entries(ETCD_ERRORS)) {
+    const e = new KvError(code as keyof typeof ETCD_ERRORS, 'detail');
+    assert.equal(e.message, message);
+    assert.equal(e.grpc, grpc);
+    assert.match(message, /^(etcdserver: |bulwark: )/);
+  }
+  assert.equal(ETCD_ERRORS['duplicate-key'].message, 'etcdserver: duplicate key given in txn request');
+  assert.equal(ETCD_ERRORS['no-space'].grpc, 'RESOURCE_EXHAUSTED');
+  const a = fresh({ leasesMax: 2 });
+  a.ok({ type: 'lease-grant', id: leaseId(1n), ttlSec: 10 }, 'lease-grant');
+  a.ok({ type: 'lease-grant', id: leaseId(2n), ttlSec: 10 }, 'lease-grant');
+  assert.equal(a.err({ type: 'lease-grant', id: leaseId(3n), ttlSec: 10 }), 'lease-limit');
+});

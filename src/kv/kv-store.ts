@@ -46,6 +46,8 @@ export interface KvStoreOptions {
   readonly sessionLimits?: Partial<SessionLimits>;
   /** Cluster-wide. */
   readonly txnOpsMax?: number;
+  /** Leases alive at once; more grants fail with 'lease-limit'. Cluster-wide. */
+  readonly leasesMax?: number;
   readonly watchLimits?: Partial<WatchLimits>;
   /** History records freed per applied entry by the incremental compaction. */
   readonly compactionStepRecords?: number;
@@ -92,6 +94,7 @@ export class KvStore implements StateMachine<ApplyResult> {
   private readonly quotaBytes: number;
   private readonly leaseTtlMinSec: number;
   private readonly txnOpsMax: number;
+  private readonly leasesMax: number;
   private readonly compactionStepRecords: number;
   private readonly sessionLimits: SessionLimits;
 
@@ -99,10 +102,11 @@ export class KvStore implements StateMachine<ApplyResult> {
     this.quotaBytes = options.quotaBytes ?? KV_QUOTA_BYTES_DEFAULT;
     this.leaseTtlMinSec = options.leaseTtlMinSec ?? LEASE_TTL_SEC_MIN_DEFAULT;
     this.txnOpsMax = options.txnOpsMax ?? TXN_OPS_MAX;
+    this.leasesMax = options.leasesMax ?? LEASES_MAX;
     this.compactionStepRecords = options.compactionStepRecords ?? KV_COMPACTION_STEP_RECORDS_MAX;
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
     assert(this.leaseTtlMinSec >= 1 && this.leaseTtlMinSec <= LEASE_TTL_SEC_MAX, 'lease minimum TTL in range');
-    assert(this.txnOpsMax >= 1 && this.compactionStepRecords >= 1 && this.quotaBytes > 0, 'store options are positive');
+    assert(this.txnOpsMax >= 1 && this.leasesMax >= 1 && this.compactionStepRecords >= 1 && this.quotaBytes > 0, 'store options are positive');
     this.sessions = new SessionTable(this.sessionLimits);
     this.members.reset(options.members ?? []);
     // The hub reads through to whichever Mvcc is current (a restore replaces it).
@@ -431,7 +435,7 @@ export class KvStore implements StateMachine<ApplyResult> {
     if (ttlSec > LEASE_TTL_SEC_MAX) throw new KvError('lease-ttl-too-large', `ttl ${ttlSec}`);
     const id = requested === 0n ? this.chooseLeaseId(index) : requested;
     if (this.leases.get(id) !== undefined) throw new KvError('lease-exists', `lease ${id}`);
-    if (this.leases.size >= LEASES_MAX) throw new KvError('lease-limit', `${this.leases.size} leases`);
+    if (this.leases.size >= this.leasesMax) throw new KvError('lease-limit', `${this.leases.size} leases`);
     const ttl = Math.max(ttlSec, this.leaseTtlMinSec);
     this.leases.add(new Lease(id, ttl));
     this.options.onLeaseEvent?.({ type: 'granted', id, ttlSec: ttl });

@@ -19,6 +19,7 @@
  * returned by `next()` (no signal storms) and never in the middle of applying an entry.
  */
 import { assert, assertNever } from '../core/assert.js';
+import { WATCH_STREAM_CONTROL_RESPONSES_MAX } from '../core/limits.js';
 import { keyRange } from './key-index.js';
 import { latin1FromBytes } from './latin1.js';
 import { toKeyValue } from './record.js';
@@ -51,6 +52,14 @@ export class WatchStream implements WatcherOwner {
 
   get watcherCount(): number {
     return this.watchers.size;
+  }
+
+  /**
+   * False while refused-create responses pile up unsent: the API layer should stop reading the
+   * client's requests until the sender catches up (backpressure on a client that does not read).
+   */
+  get canAcceptRequests(): boolean {
+    return !this.closed && this.control.length < WATCH_STREAM_CONTROL_RESPONSES_MAX;
   }
 
   /** Creates a watcher; its 'created' (or 'create-refused') response comes out of `next()`. */
