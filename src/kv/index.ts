@@ -2,7 +2,7 @@
  * The state machine's public surface, for the server, the API layer and tools: the store, its
  * command and result types, the lessor, watches, errors and the member table.
  */
-export { KvStore, type KvStoreOptions, type LeaseTimeToLive, type StoreStatus } from './kv-store.js';
+export { KvStore, type Admission, type KvStoreOptions, type LeaseTimeToLive, type StoreStatus } from './kv-store.js';
 export * from './command.js';
 export type { ApplyResult, Outcome, ErrorOutcome, RangeResult, PutResult, DeleteRangeResult, TxnResult, ResponseOp, KeyValue } from './results.js';
 export { encodeOutcome, decodeOutcome } from './results.js';

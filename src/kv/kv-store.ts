@@ -15,12 +15,12 @@
  */
 import { assert, assertNever } from '../core/assert.js';
 import { DecodeError } from '../core/errors.js';
-import { leaseId as toLeaseId, logIndex, revision as toRevision, type LeaseId, type LogIndex, type Revision } from '../core/ids.js';
+import { leaseId as toLeaseId, logIndex, revision as toRevision, type LeaseId, type LogIndex, type NodeId, type Revision } from '../core/ids.js';
 import { KV_COMPACTION_STEP_RECORDS_MAX, KV_QUOTA_BYTES_DEFAULT, LEASE_TTL_SEC_MAX, LEASE_TTL_SEC_MIN_DEFAULT, LEASES_MAX, TXN_OPS_MAX } from '../core/limits.js';
 import type { SnapshotSink, SnapshotSource, StateMachine } from '../consensus/storage.js';
 import type { ConfigChange, Entry } from '../consensus/types.js';
 import { AlarmTable, type AlarmMember } from './alarms.js';
-import { decodeCommand, type Command, type DeleteRangeOp, type LeaseCheckpointOp, type Op, type PutOp, type RangeOp, type RequestOp, type TxnOp } from './command.js';
+import { decodeCommand, type AlarmOp, type Command, type DeleteRangeOp, type LeaseCheckpointOp, type Op, type PutOp, type RangeOp, type RequestOp, type TxnOp } from './command.js';
 import { KvError } from './errors.js';
 import { bytesFromLatin1, latin1FromBytes } from './latin1.js';
 import { Lease, LeaseTable, type LeaseEvent, type LeaseInfo } from './leases.js';
@@ -66,6 +66,12 @@ export interface LeaseTimeToLive {
   readonly checkpointedTtlSec: number;
   readonly keys: readonly Uint8Array[];
 }
+
+/** What the API layer does with a client's write before proposing it (etcd's quota and checks). */
+export type Admission =
+  | { readonly type: 'propose' }
+  /** Answer `error`; when `raise` is set, also propose it (the quota was just exceeded). */
+  | { readonly type: 'refuse'; readonly error: KvError; readonly raise: AlarmOp | null };
 
 export interface StoreStatus {
   readonly appliedIndex: LogIndex;
@@ -544,6 +550,22 @@ export class KvStore implements StateMachine<ApplyResult> {
 
   memberList(): MemberInfo[] {
     return this.members.list();
+  }
+
+  /**
+   * etcd's API-layer admission of a request on the member `self`: the stateless checks, then, for
+   * an op that adds data, NOSPACE if the alarm is active, or if the op would take the store past
+   * its quota — then the member should also propose the returned NOSPACE alarm, as etcd does.
+   */
+  admit(op: Op, self: NodeId): Admission {
+    const invalid = validateOp(op, this.txnOpsMax);
+    if (invalid !== null) return { type: 'refuse', error: invalid, raise: null };
+    if (opCostBytes(op) === 0) return { type: 'propose' };
+    if (this.alarms.has('nospace')) return { type: 'refuse', error: new KvError('no-space'), raise: null };
+    if (this.quotaExceeded(op)) {
+      return { type: 'refuse', error: new KvError('no-space', `quota of ${this.quotaBytes} bytes`), raise: { type: 'alarm', action: 'activate', member: self, alarm: 'nospace' } };
+    }
+    return { type: 'propose' };
   }
 
   /** Whether applying `op` would take the store past its quota (the proposer then raises NOSPACE). */
