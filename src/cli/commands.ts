@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
+import { serveCommand } from './cmd-serve.js';
 import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
@@ -7,6 +8,7 @@ import { versionCommand } from './cmd-version.js';
 /** Every subcommand, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
   upCommand,
+  serveCommand,
   simCommand,
   lbCommand,
   versionCommand,
