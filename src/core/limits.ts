@@ -431,6 +431,8 @@ export const PUBLISH_RETRY_MS = 1000;
 export const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 /** How long a joining member waits for an existing member to describe the cluster. */
 export const CLUSTER_QUERY_TIMEOUT_MS = 5000;
+/** How long a member starting on an empty data directory waits for each peer to say how far it committed. */
+export const REJOIN_QUERY_TIMEOUT_MS = 1000;
 /** A learner may be promoted only when its log is within this many entries of the leader's. */
 export const LEARNER_PROMOTE_LAG_ENTRIES_MAX = 1000;
 /** Open gRPC connections on one client listener. */

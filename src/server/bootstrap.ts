@@ -15,8 +15,8 @@
  */
 import { crc32c } from '../core/crc32c.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
-import { isNodeId, type ClusterId, type NodeId } from '../core/ids.js';
-import { CLUSTER_QUERY_TIMEOUT_MS } from '../core/limits.js';
+import { isNodeId, logIndex, type ClusterId, type LogIndex, type NodeId } from '../core/ids.js';
+import { CLUSTER_QUERY_TIMEOUT_MS, REJOIN_QUERY_TIMEOUT_MS } from '../core/limits.js';
 import type { ConfigState } from '../consensus/types.js';
 import { writeFileAtomic, type Disk } from '../env/disk.js';
 import type { Logger } from '../env/logger.js';
@@ -42,6 +42,8 @@ export interface ClusterDescription {
   readonly protocol: 'raft' | 'paxos';
   readonly members: readonly MemberInfo[];
   readonly config: ConfigState;
+  /** The answering member's commit index: a member rejoining without its data must catch up to it before voting. */
+  readonly commitIndex: number;
 }
 
 export function encodeClusterDescription(d: ClusterDescription): Uint8Array {
@@ -140,4 +142,27 @@ async function fromCluster(config: ServerConfig, logger: Logger): Promise<Bootst
     };
   }
   throw new ConfigError(`--initial-cluster-state existing: no member of the cluster answered (${errors.join('; ')})`);
+}
+
+/**
+ * A member whose data directory is new but whose peers already hold a history has lost its disk
+ * (or was wiped): whatever it voted or acknowledged before is gone. Asks the peers how far the
+ * cluster has committed; the member then neither votes nor campaigns until its log gets there
+ * (the same rule as after corruption, DurableState.repairUntil). Null when no peer has history.
+ */
+export async function rejoinRepairIndex(config: ServerConfig, logger: Logger): Promise<LogIndex | null> {
+  const others = config.initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerUrls);
+  const answers = await Promise.all(
+    others.map(async (url) => {
+      try {
+        return decodeClusterDescription(await queryCluster(parsePeerUrl(url), REJOIN_QUERY_TIMEOUT_MS)).commitIndex;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+  const highest = Math.max(0, ...answers);
+  if (highest <= 0) return null;
+  logger.warn('this member starts with an empty data directory in a cluster that already has history: it will not vote until it has caught up', { commitIndex: highest });
+  return logIndex(highest);
 }

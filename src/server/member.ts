@@ -10,7 +10,7 @@
  */
 import { assertNever } from '../core/assert.js';
 import { errorMessage } from '../core/errors.js';
-import { term as toTerm, type ClusterId, type LogIndex, type NodeId, type Term } from '../core/ids.js';
+import { logIndex, term as toTerm, type ClusterId, type LogIndex, type NodeId, type Term } from '../core/ids.js';
 import { LESSOR_TICK_MS, PROPOSALS_PENDING_MAX, PUBLISH_RETRY_MS, READS_PENDING_MAX, REQUEST_TIMEOUT_MS_BASE, SNAPSHOTS_KEPT } from '../core/limits.js';
 import { Driver } from '../consensus/driver.js';
 import type { ConfigChange, ConsensusEngine, EngineMessage, EngineStatus, Entry, ProposeResult, ReadState, RejectReason, SoftState } from '../consensus/types.js';
@@ -26,7 +26,7 @@ import type { ApplyResult } from '../kv/results.js';
 import { TcpTransport, parsePeerUrl, type PeerStats } from '../transport/tcp-transport.js';
 import type { PeerAddress } from '../transport/peer-link.js';
 import { openStorage, type OpenedStorage } from '../wal/index.js';
-import { encodeClusterDescription, resolveBootstrap, type Bootstrap } from './bootstrap.js';
+import { encodeClusterDescription, rejoinRepairIndex, resolveBootstrap, type Bootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { ServerError, type ServerErrorCode } from './errors.js';
@@ -82,6 +82,7 @@ export class Member {
     private readonly o: MemberOptions,
     bootstrap: Bootstrap,
     storage: OpenedStorage,
+    rejoinRepair: LogIndex | null,
   ) {
     const { config, env } = o;
     this.id = bootstrap.memberId;
@@ -98,7 +99,9 @@ export class Member {
     // Request ids must not repeat across restarts (the log may replay old ones): start at random.
     this.counter = Math.floor(env.random.float() * 2 ** 46);
 
-    const durable = { ...storage.durable, initialConfig: bootstrap.config };
+    const repairs = [storage.durable.repairUntil, rejoinRepair].filter((x): x is LogIndex => x !== null);
+    const repairUntil = repairs.length === 0 ? null : logIndex(Math.max(...repairs));
+    const durable = { ...storage.durable, initialConfig: bootstrap.config, repairUntil };
     const bundle = createEngine({ protocol: this.protocol, id: this.id, config, durable, random: env.random.fork() });
     this.engine = bundle.engine;
     this.kv = new KvStore({
@@ -124,7 +127,10 @@ export class Member {
       isKnownMember: (id) => this.kv.memberList().some((m) => m.id === id),
       onUnreachable: (peer) => this.engine.reportUnreachable(peer),
       onRttMs: (peer, ms) => this.metrics.peerRtt(peer, ms),
-      describeCluster: () => encodeClusterDescription({ clusterId: this.clusterId, protocol: this.protocol, members: this.kv.memberList(), config: this.engine.status().config }),
+      describeCluster: () => {
+        const st = this.engine.status();
+        return encodeClusterDescription({ clusterId: this.clusterId, protocol: this.protocol, members: this.kv.memberList(), config: st.config, commitIndex: st.commitIndex });
+      },
     });
     this.driver = new Driver<EngineMessage, ApplyResult>({
       engine: this.engine,
@@ -167,7 +173,8 @@ export class Member {
       alarm: r.alarm,
     });
     if (r.alarm === 'CORRUPT') logger.error('damaged data found on disk: this member will not vote until it is repaired from its peers', { row: r.row });
-    return new Member(o, bootstrap, storage);
+    const rejoin = fresh && o.config.initialClusterState === 'new' ? await rejoinRepairIndex(o.config, logger) : null;
+    return new Member(o, bootstrap, storage, rejoin);
   }
 
   async start(): Promise<PeerAddress[]> {
