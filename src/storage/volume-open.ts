@@ -9,8 +9,8 @@
  *      it is resynced (rebuilt from the others), never read. A blank disk in an empty slot joins
  *      the same way. A disk of another array is left alone.
  *   3. Enough members in sync, or the volume fails to open (RaidError 'volume-failed').
- *   4. Load the newest valid metadata checkpoint, then the journal records after it that every
- *      member in sync holds; a record missing anywhere was never acknowledged and is dropped.
+ *   4. Load the newest valid metadata checkpoint, then the journal records after it (see below
+ *      for which records count).
  *   5. Replay (RaidVolume.replay), mark the volume open (generation + 1), checkpoint.
  */
 import { errorMessage } from '../core/errors.js';
@@ -33,7 +33,7 @@ import {
   type SlotState,
   type Superblock,
 } from './superblock.js';
-import { RaidVolume, checkAddable } from './volume.js';
+import { RaidVolume, checkAddable, type HealTarget } from './volume.js';
 
 export interface CreateVolumeOptions {
   /** The member directories, in slot order. */
@@ -232,7 +232,9 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
   }
   requireEnough(members, layout, sb);
 
-  // Metadata and journals of the members in sync.
+  // Metadata and journals of the members in sync. Metadata is the same on every member, so one
+  // damaged copy costs nothing (the checkpoint after opening rewrites it); a journal that cannot be
+  // read at all takes its member out.
   let ns: Namespace | null = null;
   const journals = new Map<number, JournalRecord[]>();
   for (const m of members) {
@@ -240,51 +242,63 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
     try {
       m.journal = await m.disk!.open(JOURNAL_PATH, 'create');
       if (m.state !== 'active') continue;
-      const meta = Namespace.decode(await m.disk!.readFile(META_PATH), layout, sb.arrayId, m.name);
-      if (ns === null || meta.seq > ns.seq) ns = meta;
       const bytes = await m.journal.read(0, await m.journal.sizeBytes());
       journals.set(m.index, decodeJournal(bytes, { arrayId: sb.arrayId, memberIndex: m.index, checksumsPerStripe: layout.checksumsPerStripe }).records);
     } catch (e) {
-      if (!isDiskError(e) && !isRaidError(e, 'corrupt')) throw e;
-      // A member whose metadata or journal cannot be read is out; the others have copies.
+      if (!isDiskError(e)) throw e;
       await m.closeAll();
-      failNow(m, `cannot read its metadata or journal: ${errorMessage(e)}`);
+      failNow(m, `cannot read its journal: ${errorMessage(e)}`);
+      continue;
+    }
+    try {
+      const meta = Namespace.decode(await m.disk!.readFile(META_PATH), layout, sb.arrayId, m.name);
+      if (ns === null || meta.seq > ns.seq) ns = meta;
+    } catch (e) {
+      if (!isDiskError(e) && !isRaidError(e, 'corrupt')) throw e;
+      logger.warn('raid: member metadata unreadable; using another copy', { member: m.index, disk: m.name, reason: errorMessage(e) });
     }
   }
   requireEnough(members, layout, sb);
   if (ns === null) throw new RaidError('corrupt', `no readable metadata on any member of ${sb.arrayId}`);
 
-  // Records every member in sync holds, in sequence after the checkpoint.
+  // Records after the checkpoint, in sequence, each held by enough members in sync that the parts
+  // missing elsewhere can be rebuilt from it (RAID-5: all but one; RAID-1: one). A record short of
+  // that was torn by a crash before it was acknowledged (a sync returns only once every member has
+  // fsynced its part) and ends the journal. Members missing a replayed record's part (a torn tail
+  // on one member, or a damaged journal) are healed from redundancy afterwards.
   const active = members.filter((m) => m.state === 'active');
-  const records: JournalRecord[][] = [];
+  const records: (JournalRecord | undefined)[][] = [];
   for (let seq = ns.seq + 1; ; seq++) {
     const parts = active.map((m) => journals.get(m.index)!.find((r) => r.seq === seq));
-    if (parts.some((p) => p === undefined)) break;
-    records.push(parts as JournalRecord[]);
+    if (parts.filter((p) => p !== undefined).length < Math.max(1, layout.membersRequired)) break;
+    records.push(parts);
   }
+  const heal: HealTarget[] = [];
   for (const parts of records) {
-    const common = parts[0]!;
+    const common = parts.find((p) => p !== undefined)!;
     try {
       for (const op of common.nsOps) ns.apply(op);
     } catch (e) {
       throw new RaidError('corrupt', `journal record ${common.seq} does not apply to the metadata: ${errorMessage(e)}`, { cause: e });
     }
     for (const u of common.metas) ns.applyMeta(u);
+    const missing = active.filter((_, k) => parts[k] === undefined).map((m) => m.index);
+    if (missing.length > 0) for (const u of common.metas) heal.push({ fileId: u.fileId, stripes: u.stripes.map((x) => x.stripe), members: missing });
   }
-  const lastNsOps: readonly NsOp[] = records.length === 0 ? [] : records[records.length - 1]![0]!.nsOps;
+  const lastNsOps: readonly NsOp[] = records.length === 0 ? [] : records[records.length - 1]!.find((p) => p !== undefined)!.nsOps;
   const perMember: MemberOp[][][] = records.map((parts) => {
     const byMember: MemberOp[][] = members.map(() => []);
-    active.forEach((m, k) => (byMember[m.index] = [...parts[k]!.ops]));
+    active.forEach((m, k) => (byMember[m.index] = [...(parts[k]?.ops ?? [])]));
     return byMember;
   });
-  if (records.length > 0) logger.info('raid: replaying journal', { records: records.length, fromSeq: ns.seq + 1 });
+  if (records.length > 0) logger.info('raid: replaying journal', { records: records.length, fromSeq: ns.seq + 1, healing: heal.length });
 
   const volume = new RaidVolume({
     arrayId: sb.arrayId, layout, members, namespace: ns,
     generation: sb.generation, updateCount: sb.updateCount, createdWallMs: sb.createdWallMs,
     journalSeq: ns.seq + records.length, lastScrub: sb.lastScrub, clock: o.clock, logger,
   });
-  await volume.replay({ lastNsOps, records: perMember });
+  await volume.replay({ lastNsOps, records: perMember, heal });
   await volume.markOpen();
   const st = volume.status();
   logger.info('raid: volume open', { volume: st.name, health: st.health, generation: st.generation, rebuilding: volume.rebuildPending });

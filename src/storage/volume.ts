@@ -113,10 +113,18 @@ export interface ScrubResult extends ScrubSummary {
   readonly elapsedMs: number;
 }
 
+/** Stripes of a file whose journaled writes some members missed: healed after replay. */
+export interface HealTarget {
+  readonly fileId: FileId;
+  readonly stripes: readonly number[];
+  readonly members: readonly number[];
+}
+
 /** What openVolume found in the journals: name changes to redo, and each record's writes per member. */
 export interface ReplayPlan {
   readonly lastNsOps: readonly NsOp[];
   readonly records: readonly (readonly MemberOp[])[][];
+  readonly heal: readonly HealTarget[];
 }
 
 export interface VolumeInit {
@@ -253,7 +261,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
   open(path: string, mode: OpenMode): Promise<FileHandle> {
     return this.op(path, async () => {
       const p = normalizePath(path);
-      if (this.ns.isDir(p)) throw new DiskError('EISDIR', p);
+      if (this.ns.isDir(p)) throw new DiskError(mode === 'create-new' ? 'EEXIST' : 'EISDIR', p);
       const entry = this.ns.file(p);
       if (entry !== undefined) {
         if (mode === 'create-new') throw new DiskError('EEXIST', p);
@@ -1015,6 +1023,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         });
         await this.persistIfChanged();
       }
+      await this.heal(plan.heal);
       for (const m of this.members) {
         if (m.state !== 'rebuilding') continue;
         try {
@@ -1026,6 +1035,36 @@ export class RaidVolume implements Disk, VolumeFileHost {
       }
       await this.persistIfChanged();
     });
+  }
+
+  /**
+   * Rewrites, from redundancy, the stripes some members missed in replay, and cuts their member files
+   * back to length (a missed truncation must not leave stale bytes past the end).
+   */
+  private async heal(targets: readonly HealTarget[]): Promise<void> {
+    for (const t of targets) {
+      const entry = this.ns.fileById(t.fileId);
+      if (entry === undefined) continue;
+      for (const i of t.members) {
+        const m = this.members[i]!;
+        if (!m.writable) continue;
+        try {
+          const h = await m.handle(entry.id, entry.path, true);
+          const want = this.layout.memberFileBytes(entry.sizeBytes, i);
+          if ((await h.sizeBytes()) > want) await h.truncate(want);
+          m.unsynced.add(entry.id);
+        } catch (e) {
+          if (!isDiskError(e)) throw e;
+          this.markFailed(m, `healing after replay failed: ${e.message}`);
+        }
+      }
+      for (const s of new Set(t.stripes)) {
+        if (s >= this.layout.stripeCount(entry.sizeBytes)) continue;
+        // Repair mode reads parity too: a member that missed a record may hold stale parity.
+        this.noteReport(await readStripe(this.io, entry, s, 'repair'));
+      }
+      await this.persistIfChanged();
+    }
   }
 
   /** Marks the volume open (dirty) on every member; called once by openVolume. */
