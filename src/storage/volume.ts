@@ -1011,7 +1011,12 @@ export class RaidVolume implements Disk, VolumeFileHost {
           else if (op.type === 'rmdir') await tolerate(disk.rmdir(op.path), 'ENOENT', 'ENOTEMPTY');
         }
         for (const d of this.ns.allDirs()) if (d !== ROOT) await disk.mkdir(d);
-        for (const f of this.ns.allFiles()) await m.handle(f.id, f.path, true);
+        for (const f of this.ns.allFiles()) {
+          if ((await disk.stat(f.path)) !== null) continue;
+          // Created in the last record but not yet in place, or lost: reads repair what is missing.
+          await (await disk.open(f.path, 'create')).close();
+          if (f.sizeBytes > 0) this.logger.warn('raid: member file missing; recreated for repair', { volume: this.name, member: m.index, path: f.path });
+        }
         for (const d of this.ns.allDirs()) m.dirtyDirs.add(d);
       });
       await this.persistIfChanged();
