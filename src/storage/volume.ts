@@ -95,6 +95,8 @@ export interface RebuildOptions {
   readonly bytesPerSecMax?: number;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   readonly signal?: AbortSignal;
+  /** Member bytes per locked step (at most RAID_RESYNC_STEP_BYTES, the default). */
+  readonly stepBytes?: number;
 }
 
 export interface RebuildResult {
@@ -1246,7 +1248,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     let doneBytes = 0;
     let lostStripes = 0;
     let persistedAt = 0;
-    const stepStripes = Math.max(1, Math.floor(RAID_RESYNC_STEP_BYTES / L.chunkBytes));
+    const stepStripes = Math.max(1, Math.floor(stepBytes(o) / L.chunkBytes));
     for (let lastId = 0; ; ) {
       const id = this.ns.allFiles().find((f) => f.id > lastId)?.id;
       if (id === undefined) break;
@@ -1402,7 +1404,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     let repaired = 0;
     let lost = 0;
     let persistedAt = 0;
-    const stepStripes = Math.max(1, Math.floor(RAID_RESYNC_STEP_BYTES / (L.chunkBytes * L.memberCount)));
+    const stepStripes = Math.max(1, Math.floor(stepBytes(o) / (L.chunkBytes * L.memberCount)));
     try {
       this.activity = { type: 'scrub', mode: o.mode, doneBytes: 0, totalBytes: total, mismatches: 0 };
       for (let lastId = 0; ; ) {
@@ -1468,6 +1470,10 @@ export class RaidVolume implements Disk, VolumeFileHost {
     result.end = last >= stripes;
     return result;
   }
+}
+
+function stepBytes(o: RebuildOptions): number {
+  return Math.min(RAID_RESYNC_STEP_BYTES, Math.max(1, o.stepBytes ?? RAID_RESYNC_STEP_BYTES));
 }
 
 /** Awaits `p`, ignoring DiskErrors with the given codes (a member copy already gone, say). */
