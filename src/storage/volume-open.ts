@@ -142,12 +142,12 @@ export function assemble(probes: readonly MemberProbe[], o: AssembleOptions = {}
       continue;
     }
     const i = p.sb.memberIndex;
-    const cur = placed[i];
-    if (cur?.sb != null && !newerThan(p.sb, cur.sb)) {
+    const cur = placed[i] ?? null;
+    if (cur !== null && cur.sb !== null && !newerThan(p.sb, cur.sb)) {
       ignored.push({ disk: p.disk, reason: `slot ${i} is taken by ${cur.disk.name}, which is newer` });
       continue;
     }
-    if (cur != null) ignored.push({ disk: cur.disk, reason: `slot ${i} is taken by ${p.disk.name}, which is newer` });
+    if (cur !== null) ignored.push({ disk: cur.disk, reason: `slot ${i} is taken by ${p.disk.name}, which is newer` });
     placed[i] = { disk: p.disk, sb: p.sb, unreadable: null };
   }
   // Disks without a usable superblock go to a free slot at their own position, or the first free one.
