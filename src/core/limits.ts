@@ -140,6 +140,11 @@ export const RAID_SCRUB_BYTES_PER_SEC_DEFAULT = 32 * 1024 * 1024;
 export const RAID_RESYNC_BYTES_PER_SEC_MIN = 64 * 1024;
 /** How often a running rebuild or scrub writes its progress into the superblocks, for `raid status`. */
 export const RAID_PROGRESS_PERSIST_BYTES = 64 * 1024 * 1024;
+/**
+ * How often a flush also reads every member's superblock by path. Writes go to open handles, which
+ * keep working on a directory that was deleted or unmounted; a fresh read notices.
+ */
+export const RAID_PROBE_INTERVAL_MS = 1000;
 
 assert(RAID5_MEMBERS_MIN <= RAID_MEMBERS_MAX && RAID1_MEMBERS_MIN <= RAID_MEMBERS_MAX, 'RAID member bounds are ordered');
 assert(RAID_CHUNK_BYTES_MIN <= RAID_CHUNK_BYTES_DEFAULT && RAID_CHUNK_BYTES_DEFAULT <= RAID_CHUNK_BYTES_MAX, 'the default chunk is in range');

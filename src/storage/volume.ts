@@ -28,6 +28,7 @@ import { crc32c } from '../core/crc32c.js';
 import {
   RAID_DIRTY_BYTES_MAX,
   RAID_JOURNAL_BYTES_MAX,
+  RAID_PROBE_INTERVAL_MS,
   RAID_PROGRESS_PERSIST_BYTES,
   RAID_REBUILD_BYTES_PER_SEC_DEFAULT,
   RAID_RESYNC_BYTES_PER_SEC_MIN,
@@ -184,6 +185,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     lostStripes: 0, flushes: 0, checkpoints: 0, journalBytes: 0,
   };
   private readonly zeroCrcs = new Map<number, number>();
+  private lastProbeMs = -Infinity;
 
   constructor(init: VolumeInit) {
     this.layout = init.layout;
@@ -634,6 +636,24 @@ export class RaidVolume implements Disk, VolumeFileHost {
   }
 
   /**
+   * Reads every member's superblock by path and fails the members that cannot: a directory deleted,
+   * unmounted or made unreadable under a running volume is noticed here, since writes to already
+   * open files keep succeeding. Flushes run it at most every RAID_PROBE_INTERVAL_MS; a server may
+   * also run it on a timer.
+   */
+  async probe(): Promise<void> {
+    await this.op('.', () => this.probeLocked());
+  }
+
+  private async probeLocked(): Promise<void> {
+    this.lastProbeMs = this.clock.nowMs();
+    await this.eachMember('superblock probe', async (m) => {
+      await m.disk!.readFile(SUPERBLOCK_PATH);
+    });
+    await this.persistIfChanged();
+  }
+
+  /**
    * After a failed read: a member whose superblock is gone or unreadable has lost its directory or
    * its disk, and is failed; otherwise only this file or sector is bad, and repair will rewrite it.
    */
@@ -677,6 +697,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       this.flushedSeq = this.mutationSeq;
       return;
     }
+    if (this.clock.nowMs() - this.lastProbeMs >= RAID_PROBE_INTERVAL_MS) await this.probeLocked();
     const target = this.mutationSeq;
     const nsOps = this.pendingNs;
     this.pendingNs = [];
