@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
+import { raidCommand } from './cmd-raid.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [upCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [upCommand, raidCommand, versionCommand];

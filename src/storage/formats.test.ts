@@ -16,7 +16,7 @@ const ARRAY = '0123456789abcdef';
 const layout = new RaidLayout({ level: 5, memberCount: 3, chunkBytes: 4096 });
 
 const sb: Superblock = {
-  arrayId: ARRAY, level: 5, memberCount: 3, memberIndex: 1, chunkBytes: 65536, generation: 42, updateCount: 99, clean: false,
+  arrayId: ARRAY, level: 5, memberCount: 3, memberIndex: 1, chunkBytes: 65536, generation: 42, updateCount: 99, clean: false, owner: '4242@host',
   createdWallMs: 1, updatedWallMs: 2,
   slots: [
     { state: 'active', reason: '', counters: ZERO_COUNTERS },

@@ -85,6 +85,11 @@ export interface Superblock {
   readonly updateCount: number;
   /** True when the volume was closed cleanly (no journal to replay). */
   readonly clean: boolean;
+  /**
+   * Who has the volume open (set at open, cleared at a clean close): the caller's description,
+   * such as "pid@host", so tools can refuse to touch a volume a running server holds.
+   */
+  readonly owner: string;
   readonly createdWallMs: number;
   readonly updatedWallMs: number;
   readonly slots: readonly SlotRecord[];
@@ -115,7 +120,7 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   w.raw(MAGIC).u32(FORMAT_VERSION);
   w.u64(BigInt('0x' + sb.arrayId));
   w.u8(sb.level).u8(sb.memberCount).u8(sb.memberIndex).u32(sb.chunkBytes);
-  w.u53(sb.generation).u53(sb.updateCount).bool(sb.clean).u53(sb.createdWallMs).u53(sb.updatedWallMs);
+  w.u53(sb.generation).u53(sb.updateCount).bool(sb.clean).string(sb.owner.slice(0, REASON_BYTES_MAX / 4)).u53(sb.createdWallMs).u53(sb.updatedWallMs);
   for (const s of sb.slots) {
     w.u8(SLOT_STATES.indexOf(s.state));
     w.string(s.reason.slice(0, REASON_BYTES_MAX / 4));
@@ -174,6 +179,7 @@ export function decodeSuperblock(bytes: Uint8Array, where: string): Superblock {
     const generation = r.u53('generation');
     const updateCount = r.u53('update count');
     const clean = r.bool('clean');
+    const owner = r.string(REASON_BYTES_MAX, 'owner');
     const createdWallMs = r.u53('created');
     const updatedWallMs = r.u53('updated');
     const slots: SlotRecord[] = [];
@@ -195,7 +201,7 @@ export function decodeSuperblock(bytes: Uint8Array, where: string): Superblock {
     }
     r.done('superblock');
     return {
-      arrayId, level, memberCount, memberIndex, chunkBytes, generation, updateCount, clean,
+      arrayId, level, memberCount, memberIndex, chunkBytes, generation, updateCount, clean, owner,
       createdWallMs, updatedWallMs, slots, activity, lastScrub,
     };
   } catch (e) {

@@ -70,7 +70,7 @@ export async function createVolume(o: CreateVolumeOptions): Promise<string> {
       await writeFileAtomic(disk, META_PATH, meta);
       const sb: Superblock = {
         arrayId, level: layout.level, memberCount: layout.memberCount, memberIndex: i, chunkBytes: layout.chunkBytes,
-        generation: 1, updateCount: 1, clean: true, createdWallMs: nowMs, updatedWallMs: nowMs,
+        generation: 1, updateCount: 1, clean: true, owner: '', createdWallMs: nowMs, updatedWallMs: nowMs,
         slots: o.members.map(() => ({ state: 'active' as const, reason: '', counters: ZERO_COUNTERS })),
         activity: { type: 'idle' }, lastScrub: null,
       };
@@ -195,6 +195,8 @@ export interface OpenVolumeOptions {
    * reports them rebuilding; call `rebuild()` to copy the data (the server runs it in the background).
    */
   readonly resync?: boolean;
+  /** Recorded in the superblocks while the volume is open (e.g. "pid@host"), for tools to check. */
+  readonly owner?: string;
 }
 
 /** Assembles a volume, replays its journal, and returns it open, as a Disk. */
@@ -296,7 +298,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
   const volume = new RaidVolume({
     arrayId: sb.arrayId, layout, members, namespace: ns,
     generation: sb.generation, updateCount: sb.updateCount, createdWallMs: sb.createdWallMs,
-    journalSeq: ns.seq + records.length, lastScrub: sb.lastScrub, clock: o.clock, logger,
+    journalSeq: ns.seq + records.length, lastScrub: sb.lastScrub, clock: o.clock, logger, owner: o.owner ?? '',
   });
   await volume.replay({ lastNsOps, records: perMember, heal });
   await volume.markOpen();

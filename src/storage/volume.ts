@@ -142,6 +142,7 @@ export interface VolumeInit {
   readonly lastScrub: ScrubSummary | null;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly owner: string;
 }
 
 const RESERVED_MEMBER_ROOT_NAMES = new Set([RAID_DIR, 'lost+found']);
@@ -160,6 +161,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
   private updateCount: number;
   private readonly createdWallMs: number;
   private clean = false;
+  private owner: string;
   /** Member states changed and the superblocks do not say so yet. */
   private stateDirty = false;
   private failure: RaidError | null = null;
@@ -199,6 +201,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     this.lastScrub = init.lastScrub;
     this.clock = init.clock;
     this.logger = init.logger;
+    this.owner = init.owner;
     assert(this.members.length === this.layout.memberCount, 'one Member per slot');
     this.io = {
       layout: this.layout,
@@ -932,13 +935,15 @@ export class RaidVolume implements Disk, VolumeFileHost {
     );
   }
 
-  private markFailed(m: Member, reason: string): void {
+  private markFailed(m: Member, reason: string, byOperator = false): void {
     if (!m.writable) return;
     const wasRebuilding = m.state === 'rebuilding';
     m.state = 'failed';
     m.reason = reason;
     this.stateDirty = true;
-    this.logger.error('raid: member failed', { volume: this.name, member: m.index, disk: m.name, reason, rebuilding: wasRebuilding });
+    const fields = { volume: this.name, member: m.index, disk: m.name, reason, rebuilding: wasRebuilding };
+    if (byOperator) this.logger.info('raid: member failed by the operator', fields);
+    else this.logger.error('raid: member failed', fields);
     void m.closeAll();
   }
 
@@ -981,6 +986,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       generation: this.generation,
       updateCount: this.updateCount,
       clean: this.clean,
+      owner: this.owner,
       createdWallMs: this.createdWallMs,
       updatedWallMs: Math.floor(this.clock.wallMs()),
       slots: this.members.map((m) => ({ state: m.state, reason: m.reason, counters: { ...m.counters } })),
@@ -1112,6 +1118,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         if (this.failure === null) {
           await this.checkpointLocked();
           this.clean = true;
+          this.owner = '';
           await this.bumpGeneration();
         }
       } finally {
@@ -1134,7 +1141,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         throw new RaidError('invalid-state', `failing member ${index} would leave ${usable} usable members; RAID-${this.layout.level} needs ${this.layout.membersRequired}`);
       }
       await this.flushLocked();
-      this.markFailed(m, reason);
+      this.markFailed(m, reason, true);
       await this.persistIfChanged();
     });
   }
