@@ -1,7 +1,15 @@
 import type { Command } from './command.js';
+import { lbCommand } from './cmd-lb.js';
 import { raidCommand } from './cmd-raid.js';
+import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [upCommand, raidCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  simCommand,
+  lbCommand,
+  raidCommand,
+  versionCommand,
+];
