@@ -122,6 +122,8 @@ class Harness {
       const [got, want] = await this.both((d) => d.readFile(f));
       assert.deepEqual(got, want, `${what}: ${f}`);
     }
+    // Nothing was corrupted, so every checksum the volume kept (incrementally) must match.
+    assert.equal(this.volume.status().counters.checksumErrors, 0, `${what}: checksums agree with data`);
   }
 
   /** Every loss the level survives: open without those members and read everything. */

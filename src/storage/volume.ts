@@ -57,7 +57,8 @@ import {
   type NsOp,
 } from './namespace.js';
 import type { RaidLayout } from './raid-layout.js';
-import { parityOf } from './raid5-math.js';
+import { crc32cPatch } from './crc32c-patch.js';
+import { parityOf, xorInto } from './raid5-math.js';
 import { readStripe, type ChunkRead, type StripeIo, type StripeReport } from './stripe-io.js';
 import { SUPERBLOCK_PATH, decodeSuperblock, encodeSuperblock, type Activity, type ScrubMode, type ScrubSummary, type Superblock } from './superblock.js';
 import { VolumeFile, type VolumeFileHost } from './volume-file.js';
@@ -68,6 +69,15 @@ interface StripeImage {
   readonly fileId: FileId;
   readonly stripe: number;
   readonly data: Uint8Array;
+  /** RAID-5: the XOR of the data columns, kept current as data is written. */
+  readonly parity: Uint8Array | null;
+  /**
+   * Per column (data chunks, then parity): the CRC32C of the column's first `crcBytes` bytes, or
+   * -1 when unknown. Kept current as bytes change (crc32c-patch.ts), so a flush costs the bytes it
+   * writes, not whole chunks.
+   */
+  readonly crc: number[];
+  readonly crcBytes: number[];
   dirty: boolean;
   /** Logical byte range within the stripe written since the last flush (empty when lo >= hi). */
   lo: number;
@@ -479,17 +489,31 @@ export class RaidVolume implements Disk, VolumeFileHost {
       this.cache.set(key, hit);
       return hit;
     }
-    const D = this.layout.stripeDataBytes;
+    const L = this.layout;
+    const D = L.stripeDataBytes;
     const start = stripe * D;
+    const columns = L.dataChunks + (L.level === 5 ? 1 : 0);
     let data: Uint8Array;
+    const crc = new Array<number>(columns).fill(0);
+    const crcBytes = new Array<number>(columns).fill(0);
     if (overwriteAll || start >= fs.lowWaterBytes) {
+      // Nothing of it on disk, or all of it about to be replaced: an empty image, empty checksums.
       data = new Uint8Array(D);
     } else {
-      const report = await this.loadStripe(fs.entry, stripe);
-      data = report;
-      if (fs.lowWaterBytes < start + D) data.fill(0, fs.lowWaterBytes - start);
+      data = await this.loadStripe(fs.entry, stripe);
+      for (let j = 0; j < L.dataChunks; j++) {
+        // The data was verified against these checksums (or rebuilt to match them).
+        crc[j] = fs.entry.crcs.get(L.checksumIndex(stripe, L.level === 1 ? 0 : L.dataMember(stripe, j)));
+        crcBytes[j] = L.dataUsedBytes(fs.entry.sizeBytes, stripe, j);
+      }
+      if (L.level === 5) crc[L.dataChunks] = -1; // parity is recomputed from the data, not trusted
+      if (fs.lowWaterBytes < start + D) {
+        data.fill(0, fs.lowWaterBytes - start);
+        crc.fill(-1);
+      }
     }
-    const img: StripeImage = { fileId: fs.entry.id, stripe, data, dirty: false, lo: D, hi: 0, parityDirty: false };
+    const parity = L.level === 5 ? this.parityImage(data) : null;
+    const img: StripeImage = { fileId: fs.entry.id, stripe, data, parity, crc, crcBytes, dirty: false, lo: D, hi: 0, parityDirty: false };
     this.cache.set(key, img);
     this.cacheBytes += D;
     this.evict();
@@ -563,7 +587,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       const a = Math.max(position, s * D);
       const b = Math.min(end, (s + 1) * D);
       const img = await this.image(fs, s, a === s * D && b === (s + 1) * D);
-      img.data.set(data.subarray(a - position, b - position), a - s * D);
+      this.writeImage(img, a - s * D, data.subarray(a - position, b - position));
       this.markDirty(fs, img, a - s * D, b - s * D);
       fs.sizeBytes = Math.max(fs.sizeBytes, b);
       if (this.dirtyBytes >= RAID_DIRTY_BYTES_MAX) await this.flushLocked();
@@ -603,6 +627,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
       const s = Math.floor(sizeBytes / D);
       const img = await this.image(fs, s, false);
       img.data.fill(0, sizeBytes - s * D);
+      if (img.parity !== null) img.parity.set(this.parityImage(img.data));
+      img.crc.fill(-1);
       this.markDirty(fs, img, 0, 0);
       img.parityDirty = true;
     }
@@ -794,19 +820,20 @@ export class RaidVolume implements Disk, VolumeFileHost {
           const bytes = img.data.slice(img.lo, hi);
           for (const o of ops) o.push({ type: 'write', fileId: id, offsetBytes: s * C + img.lo, data: bytes });
         }
-        return [crc32c(img.data, 0, 0, used)];
+        return [this.columnCrc(img, 0, img.data, used)];
       }
       case 5: {
-        const used = Array.from({ length: L.dataChunks }, (_, j) => L.dataUsedBytes(size, s, j));
-        const chunks = used.map((u, j) => img.data.subarray(j * C, j * C + u));
+        const k = L.dataChunks;
+        const parity = img.parity!;
+        const used = Array.from({ length: k }, (_, j) => L.dataUsedBytes(size, s, j));
         const parityUsed = used[0]!;
-        const parity = parityOf(chunks, parityUsed);
         const crcs = new Array<number>(L.memberCount).fill(0);
         let pLo = img.parityDirty ? 0 : C;
         let pHi = img.parityDirty ? parityUsed : 0;
-        chunks.forEach((chunk, j) => {
+        for (let j = 0; j < k; j++) {
+          const chunk = img.data.subarray(j * C, (j + 1) * C);
           const m = L.dataMember(s, j);
-          crcs[m] = crc32c(chunk);
+          crcs[m] = this.columnCrc(img, j, chunk, used[j]!);
           const a = Math.max(img.lo - j * C, 0);
           const b = Math.min(img.hi - j * C, used[j]!);
           if (a < b) {
@@ -814,9 +841,9 @@ export class RaidVolume implements Disk, VolumeFileHost {
             pLo = Math.min(pLo, a);
             pHi = Math.max(pHi, b);
           }
-        });
+        }
         const pm = L.parityMember(s);
-        crcs[pm] = crc32c(parity);
+        crcs[pm] = this.columnCrc(img, k, parity, parityUsed);
         pHi = Math.min(pHi, parityUsed);
         if (pLo < pHi) ops[pm]!.push({ type: 'write', fileId: id, offsetBytes: s * C + pLo, data: parity.slice(pLo, pHi) });
         return crcs;
@@ -824,6 +851,42 @@ export class RaidVolume implements Disk, VolumeFileHost {
       default:
         return assertNever(L.level, 'RAID level');
     }
+  }
+
+  /** RAID-5: the parity of a stripe image's data columns, a whole chunk long. */
+  private parityImage(data: Uint8Array): Uint8Array {
+    const C = this.layout.chunkBytes;
+    return parityOf(Array.from({ length: this.layout.dataChunks }, (_, j) => data.subarray(j * C, (j + 1) * C)), C);
+  }
+
+  /** Writes `bytes` at stripe offset `offset` of an image, keeping its parity and checksums current. */
+  private writeImage(img: StripeImage, offset: number, bytes: Uint8Array): void {
+    const C = this.layout.chunkBytes;
+    const end = offset + bytes.length;
+    for (let j = Math.floor(offset / C); j * C < end; j++) {
+      const x = Math.max(offset, j * C) - j * C;
+      const y = Math.min(end, (j + 1) * C) - j * C;
+      const col = img.data.subarray(j * C, (j + 1) * C);
+      const src = bytes.subarray(j * C + x - offset, j * C + y - offset);
+      const delta = new Uint8Array(y - x);
+      for (let i = 0; i < delta.length; i++) delta[i] = col[x + i]! ^ src[i]!;
+      col.set(src, x);
+      patchColumnCrc(img, j, col, x, y, delta);
+      if (img.parity !== null) {
+        xorInto(img.parity.subarray(x, y), delta);
+        patchColumnCrc(img, this.layout.dataChunks, img.parity, x, y, delta);
+      }
+    }
+  }
+
+  /** The checksum of column `c` over its `used` bytes, from the kept state where it can be. */
+  private columnCrc(img: StripeImage, c: number, bytes: Uint8Array, used: number): number {
+    const known = img.crc[c]!;
+    const covered = img.crcBytes[c]!;
+    if (known < 0 || covered > used) img.crc[c] = crc32c(bytes, 0, 0, used);
+    else if (covered < used) img.crc[c] = crc32c(bytes, known, covered, used);
+    img.crcBytes[c] = used;
+    return img.crc[c]!;
   }
 
   private zeroCrc(lengthBytes: number): number {
@@ -1388,6 +1451,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
   private async memberChunk(entry: FileEntry, s: number, member: number): Promise<Uint8Array | null> {
     const L = this.layout;
     const img = this.cache.get(this.key(entry.id, s));
+    const used = L.memberUsedBytes(entry.sizeBytes, s, member);
+    if (img !== undefined && img.parity !== null && L.columnOf(s, member) === -1) return img.parity.slice(0, used);
     let data: Uint8Array;
     if (img !== undefined) data = img.data;
     else {
@@ -1397,7 +1462,6 @@ export class RaidVolume implements Disk, VolumeFileHost {
       if (report.data === null) return null;
       data = report.data;
     }
-    const used = L.memberUsedBytes(entry.sizeBytes, s, member);
     if (L.level === 1) return data.slice(0, used);
     const j = L.columnOf(s, member);
     const C = L.chunkBytes;
@@ -1502,6 +1566,19 @@ export class RaidVolume implements Disk, VolumeFileHost {
 
 function stepBytes(o: RebuildOptions): number {
   return Math.min(RAID_RESYNC_STEP_BYTES, Math.max(1, o.stepBytes ?? RAID_RESYNC_STEP_BYTES));
+}
+
+/** Keeps column `c`'s checksum current after its bytes [x, y) changed by `delta` (old xor new). */
+function patchColumnCrc(img: StripeImage, c: number, column: Uint8Array, x: number, y: number, delta: Uint8Array): void {
+  let crc = img.crc[c]!;
+  if (crc < 0) return;
+  const covered = img.crcBytes[c]!;
+  if (x < covered) crc = crc32cPatch(crc, covered, x, delta.subarray(0, Math.min(y, covered) - x));
+  if (y > covered) {
+    crc = crc32c(column, crc, covered, y);
+    img.crcBytes[c] = y;
+  }
+  img.crc[c] = crc;
 }
 
 /** Awaits `p`, ignoring DiskErrors with the given codes (a member copy already gone, say). */
