@@ -77,9 +77,12 @@ function readNsOp(r: ByteReader): NsOp {
 }
 
 export function encodeRecord(arrayId: string, rec: JournalRecord, checksumsPerStripe: number): Uint8Array {
-  let dataBytes = 0;
-  for (const op of rec.ops) if (op.type === 'write') dataBytes += op.data.length;
-  const w = new ByteWriter(RECORD_HEADER_BYTES + dataBytes + 256);
+  // Size the buffer up front: records carry megabytes of data, and growing means copying it.
+  let estimateBytes = RECORD_HEADER_BYTES + 64;
+  for (const op of rec.ops) estimateBytes += 32 + (op.type === 'write' ? op.data.length : 0);
+  for (const op of rec.nsOps) estimateBytes += 32 + 3 * (op.type === 'rename' ? op.from.length + op.to.length : op.path.length);
+  for (const m of rec.metas) estimateBytes += 32 + m.stripes.length * (10 + 4 * checksumsPerStripe);
+  const w = new ByteWriter(estimateBytes);
   w.u32(MAGIC).u64(BigInt('0x' + arrayId)).u53(rec.seq).u32(rec.memberIndex).u32(0).u32(0).u32(0);
   w.varint(rec.nsOps.length);
   for (const op of rec.nsOps) writeNsOp(w, op);

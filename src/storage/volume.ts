@@ -868,8 +868,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
       const y = Math.min(end, (j + 1) * C) - j * C;
       const col = img.data.subarray(j * C, (j + 1) * C);
       const src = bytes.subarray(j * C + x - offset, j * C + y - offset);
-      const delta = new Uint8Array(y - x);
-      for (let i = 0; i < delta.length; i++) delta[i] = col[x + i]! ^ src[i]!;
+      const delta = src.slice();
+      xorInto(delta, col.subarray(x, y));
       col.set(src, x);
       patchColumnCrc(img, j, col, x, y, delta);
       if (img.parity !== null) {
