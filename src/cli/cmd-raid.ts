@@ -44,7 +44,7 @@ status and /metrics report the volume's health.
 
 Flags:
   --level <1|5>     RAID level (create)
-  --chunk <size>    chunk (stripe unit and checksum block) size, a power of two, 4KiB to 1MiB (create; default 64KiB)
+  --chunk <size>    chunk (stripe unit and checksum block) size, a power of two, 4KiB to 512KiB (create; default 64KiB)
   --rate <size>     throttle for rebuild and scrub, per second (as md's speed_limit_max)
   --check           scrub: count mismatches (md's mismatch_cnt) without changing anything
   --repair          scrub: rewrite what is wrong from redundancy

@@ -264,16 +264,16 @@ export const RAID_MEMBERS_MAX = 16;
 export const RAID1_MEMBERS_MIN = 2;
 /** RAID-5 needs two data columns and a parity column. */
 export const RAID5_MEMBERS_MIN = 3;
-/** Chunk (stripe unit) sizes: a power of two in this range; each chunk has its own CRC32C. */
+/** Chunk (stripe unit) sizes: a power of two in this range (md's default is 512 KiB); each chunk has its own CRC32C. */
 export const RAID_CHUNK_BYTES_MIN = 4 * 1024;
-export const RAID_CHUNK_BYTES_MAX = 1024 * 1024;
+export const RAID_CHUNK_BYTES_MAX = 512 * 1024;
 export const RAID_CHUNK_BYTES_DEFAULT = 64 * 1024;
 /** Stripe images kept in memory (clean ones are evicted least recently used first). */
 export const RAID_STRIPE_CACHE_BYTES_MAX = 32 * 1024 * 1024;
 /** Unflushed (dirty) stripe bytes; beyond it a write flushes first, so memory stays bounded. */
-export const RAID_DIRTY_BYTES_MAX = 16 * 1024 * 1024;
-/** Journal bytes on one member before a checkpoint empties it. */
-export const RAID_JOURNAL_BYTES_MAX = 128 * 1024 * 1024;
+export const RAID_DIRTY_BYTES_MAX = 8 * 1024 * 1024;
+/** Journal bytes on one member before a checkpoint empties it (opening reads a whole journal into memory). */
+export const RAID_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
 /**
  * One journal record: the dirty data of one flush plus its metadata. A flush carries at most the
  * dirty bytes (and parity for them) plus metadata, so this bounds what open() will read per record.

@@ -28,6 +28,7 @@ export {
   type OpenVolumeOptions,
 } from './volume-open.js';
 export type { MemberStatus, VolumeCounters, VolumeHealth, VolumeStatus } from './volume-status.js';
+export { volumeMetrics, type MetricSample } from './volume-metrics.js';
 export type { Activity, MemberCounters, ScrubMode, ScrubSummary, SlotState, Superblock } from './superblock.js';
 export { MemDisk, PowerSupply, type MemDiskFault } from './mem-disk.js';
 export { StepClock } from './step-clock.js';

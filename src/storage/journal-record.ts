@@ -182,7 +182,8 @@ function decodeBody(r: ByteReader, seq: number, memberIndex: number, checksumsPe
     if (code === 1) ops.push({ type: 'truncate', fileId: fid, lengthBytes: r.u53('length') });
     else if (code === 2) {
       const offsetBytes = r.u53('offset');
-      ops.push({ type: 'write', fileId: fid, offsetBytes, data: r.bytes(RAID_JOURNAL_RECORD_BYTES_MAX, 'data').slice() });
+      // A view into the journal's bytes, not a copy: replay holds whole journals in memory already.
+      ops.push({ type: 'write', fileId: fid, offsetBytes, data: r.bytes(RAID_JOURNAL_RECORD_BYTES_MAX, 'data') });
     } else throw new DecodeError(`unknown member op ${code}`);
   }
   r.done('journal record');

@@ -202,6 +202,10 @@ export interface OpenVolumeOptions {
 /** Assembles a volume, replays its journal, and returns it open, as a Disk. */
 export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
   const logger = o.logger ?? nullLogger;
+  if (o.create !== undefined) {
+    // A first start names directories that may not exist yet; a missing mount stays an error below.
+    await Promise.all(o.members.map((d) => d.mkdir(ROOT).catch(() => undefined)));
+  }
   let probes = await Promise.all(o.members.map(probeMember));
   if (o.create !== undefined && probes.every((p) => p.type === 'blank')) {
     await createVolume({ members: o.members, level: o.create.level, random: o.create.random, clock: o.clock, ...(o.create.chunkBytes === undefined ? {} : { chunkBytes: o.create.chunkBytes }) });
