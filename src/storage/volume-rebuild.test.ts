@@ -195,3 +195,22 @@ test('generations: every change of array state bumps it on the members in the ar
   assert.equal(w.health, 'clean');
   await w.close();
 });
+
+test('closing the volume stops a running rebuild without failing its member; the next open resumes it', async () => {
+  const { disks, clock, v } = await fresh(5, 3);
+  await (await v.open('f', 'create')).write(0, new SeededRandom(8).bytes(120 * 1024));
+  await v.sync();
+  await v.failMember(0);
+  await v.removeMember(0);
+  const spare = new MemDisk('spare');
+  await v.addMember(spare);
+  let closing: Promise<void> | null = null;
+  const rebuilding = v.rebuild({ stepBytes: 8192, onProgress: () => void (closing ??= v.close()) });
+  await assert.rejects(rebuilding, (e: unknown) => isDiskError(e, 'EBADF'));
+  await closing;
+  const w = await openVolume({ members: [spare, disks[1]!, disks[2]!], clock });
+  assert.deepEqual(w.rebuildPending, [0], 'still to be rebuilt, not failed');
+  await w.rebuild();
+  assert.equal(w.health, 'clean');
+  await w.close();
+});

@@ -925,7 +925,14 @@ export class RaidVolume implements Disk, VolumeFileHost {
           break;
         }
         case 'rename':
-          await tolerate(disk.rename(op.from, op.to), 'ENOENT');
+          try {
+            await disk.rename(op.from, op.to);
+          } catch (e) {
+            if (!isDiskError(e, 'ENOENT')) throw e;
+            // This member lost its copy; make sure the new name holds no stale file either, so
+            // reads find it missing and repair it.
+            await tolerate(disk.unlink(op.to), 'ENOENT', 'EISDIR');
+          }
           break;
         case 'unlink':
           await tolerate(disk.unlink(op.path), 'ENOENT');
@@ -1373,7 +1380,10 @@ export class RaidVolume implements Disk, VolumeFileHost {
     return { bytes: doneBytes, lostStripes };
   }
 
-  /** Runs one locked step of a rebuild; the rebuild ends with an error if its member failed. */
+  /**
+   * Runs one locked step of a rebuild. The rebuild ends with an error if its member failed, or the
+   * volume failed or closed (a closing server stops its rebuild this way).
+   */
   private step<T>(m: Member, fn: () => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
       this.checkUsable('.');
@@ -1381,7 +1391,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
       try {
         return await fn();
       } catch (e) {
-        if (isDiskError(e) && m.writable) {
+        // Every member I/O in a step that can throw a DiskError is the rebuilding member's own.
+        if (isDiskError(e) && m.writable && !this.closed && this.failure === null) {
           this.markFailed(m, `rebuild write failed: ${e.message}`);
           await this.persistIfChanged();
         }
