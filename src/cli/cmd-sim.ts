@@ -25,7 +25,7 @@ Usage:
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
-  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
+  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn, storage-faults
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
