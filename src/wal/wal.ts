@@ -27,7 +27,7 @@ import {
 } from '../core/limits.js';
 import type { LogStore } from '../consensus/storage.js';
 import type { Entry } from '../consensus/types.js';
-import { joinPath, type Disk, type FileHandle } from '../env/disk.js';
+import { dirname, joinPath, type Disk, type FileHandle } from '../env/disk.js';
 import { nullLogger, type Logger } from '../env/logger.js';
 import { BatchBuilder, beginFrameBytes, type CommitState } from './batch.js';
 import { WalError } from './errors.js';
@@ -161,6 +161,8 @@ export async function inspectWal(disk: Disk, options: { dir?: string } = {}): Pr
 export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ wal: Wal; recovered: WalRecovered }> {
   const dir = options.dir ?? 'wal';
   await disk.mkdir(dir);
+  // A new directory's own name is durable only once its parent is fsynced.
+  await disk.syncDir(dirname(dir));
   const { plan, files, rereads } = await readAndPlan(disk, dir, options.testing?.plantedBug);
   const wal = new Wal(disk, dir, options, plan);
   try {
@@ -683,6 +685,7 @@ export class Wal implements LogStore {
     if (plan.quarantined.length > 0) {
       const qdir = quarantineDir(this.dir);
       await disk.mkdir(qdir);
+      await disk.syncDir(this.dir);
       for (const q of plan.quarantined) {
         if (q.fromOffset === 0) {
           await disk.rename(joinPath(this.dir, q.name), joinPath(qdir, await freeName(disk, qdir, q.name)));
