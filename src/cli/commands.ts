@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
+import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
 import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
@@ -10,6 +11,7 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   simCommand,
   lbCommand,
+  raidCommand,
   storageCheckCommand,
   versionCommand,
 ];
