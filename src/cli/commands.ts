@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
 import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
+import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   simCommand,
   lbCommand,
   raidCommand,
+  storageCheckCommand,
   versionCommand,
 ];

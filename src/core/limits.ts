@@ -121,6 +121,43 @@ export const MEMBER_NAME_BYTES_MAX = 256;
 export const MEMBER_URLS_MAX = 16;
 /** One URL, in bytes. */
 export const MEMBER_URL_BYTES_MAX = 1024;
+// Durable storage: write-ahead log, snapshots, recovery (src/wal).
+
+/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
+export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
+/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
+export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Records (entries, truncations) in one group-commit batch. */
+export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
+/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
+export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
+/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
+export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
+export const WAL_HARD_STATE_BYTES_MAX = 1024;
+/**
+ * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
+ * unreadable sector (512 B or 4 KiB) can destroy both.
+ */
+export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
+/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
+export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
+/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
+export const WAL_RECOVERY_SECTOR_BYTES = 512;
+/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
+export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
+/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
+export const SNAPSHOTS_KEEP_DEFAULT = 3;
+/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
+export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+/** Bytes one SnapshotStore.read may return. */
+export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of a snapshot file's trailer (meta and configuration). */
+export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -177,6 +214,15 @@ assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in m
 assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
 assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
 assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
+assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
+assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
+assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
+assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
+assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
+assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
+assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
+assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
+assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
