@@ -44,6 +44,26 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
+// Multi-Paxos (src/paxos).
+
+/**
+ * α of the α-window: a configuration decided in slot i governs slots from i + α on, and a leader
+ * never proposes slot s before every slot up to s − α is decided (its pipeline window). A protocol
+ * constant: every member must use the same value.
+ */
+export const PAXOS_ALPHA_SLOTS = 256;
+/** Accepted entries one Promise carries; a longer report continues with another Prepare from the next slot. */
+export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
+/** Heartbeat intervals without an Accepted reply from a peer before the leader resends its open slots. */
+export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
+/** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
+export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
+/** Configurations (with the slot each takes effect) kept in the hard state; one change at a time needs two. */
+export const PAXOS_CONFIG_HISTORY_MAX = 4;
+/** Bits of a ballot number below the round: the member's ordinal. */
+export const PAXOS_BALLOT_ORDINAL_BITS = 16;
+
+// ---------------------------------------------------------------------------------------------
 // Relationships.
 
 assert(KEY_BYTES_MAX <= REQUEST_BYTES_MAX, 'a key fits in a request');
@@ -51,3 +71,8 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+assert(PAXOS_ALPHA_SLOTS >= 2, 'the alpha window holds a config entry and the slot after it');
+assert(PAXOS_ALPHA_SLOTS <= INFLIGHT_MESSAGES_MAX * ENTRIES_PER_MESSAGE_MAX, 'a window of slots fits in the pipeline');
+assert(PAXOS_PROMISE_ENTRIES_MAX <= ENTRIES_PER_MESSAGE_MAX, 'a promise is an ordinary-sized message');
+assert(PAXOS_CONFIG_HISTORY_MAX >= 2, 'the config in force and the one decided but not yet in force');
+assert(PAXOS_BALLOT_ORDINAL_BITS <= 20, 'ballot rounds keep at least 2^33 values below 2^53');
