@@ -58,8 +58,12 @@ export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
 export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
 /** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
 export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
-/** Configurations (with the slot each takes effect) kept in the hard state; one change at a time needs two. */
-export const PAXOS_CONFIG_HISTORY_MAX = 4;
+/**
+ * Configurations (with the slot each takes effect) kept in the hard state: those of every slot
+ * after the snapshot, so a snapshot sent to a peer carries them. Past this bound only the ones
+ * after the commit index are kept (one change at a time needs two).
+ */
+export const PAXOS_CONFIG_HISTORY_MAX = 16;
 /** Bits of a ballot number below the round: the member's ordinal. */
 export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 

@@ -36,6 +36,7 @@ const MESSAGE_TYPES: readonly PaxosMessageType[] = [
   'read-index',
   'read-index-resp',
   'timeout-now',
+  'catchup',
 ];
 const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'config', 'empty'];
 
@@ -225,7 +226,7 @@ export function encodePaxosMessage(m: PaxosMessage): Uint8Array {
       w.u53(m.ballot);
       writeChunk(w, m.snapshotChunk);
       writeEpochs(w, m.configs);
-      w.u53(m.commit);
+      w.u53(m.configsValidFrom);
       break;
     case 'snapshot-ack':
       w.u53(m.ballot).u53(m.index).u53(m.nextOffset).bool(m.ok);
@@ -243,6 +244,9 @@ export function encodePaxosMessage(m: PaxosMessage): Uint8Array {
       break;
     case 'timeout-now':
       w.u53(m.ballot);
+      break;
+    case 'catchup':
+      w.u53(m.commit);
       break;
     default:
       assertNever(m, 'paxos message');
@@ -325,7 +329,7 @@ function decodeUnchecked(bytes: Uint8Array): PaxosMessage {
       const b = ballot();
       const snapshotChunk = readChunk(r);
       const configs = readEpochs(r);
-      m = { type, from, to, ballot: b, snapshotChunk, configs, commit: r.u53('commit') };
+      m = { type, from, to, ballot: b, snapshotChunk, configs, configsValidFrom: r.u53('configsValidFrom') };
       break;
     }
     case 'snapshot-ack':
@@ -349,6 +353,9 @@ function decodeUnchecked(bytes: Uint8Array): PaxosMessage {
       break;
     case 'timeout-now':
       m = { type, from, to, ballot: ballot() };
+      break;
+    case 'catchup':
+      m = { type, from, to, commit: r.u53('commit') };
       break;
     default:
       return assertNever(type, 'paxos message type');
@@ -378,8 +385,10 @@ export interface PaxosHardState {
    * what it accepted) until its commit index reaches this slot. 0 when whole.
    */
   readonly reportGapUntil: number;
-  /** The configurations of the slots after `commit` (the α-window). */
+  /** The configurations of the slots not yet decided (the α-window), and back to the snapshot when kept. */
   readonly configs: readonly ConfigEpoch[];
+  /** `configs` are exact for every slot from here on. */
+  readonly configsValidFrom: number;
 }
 
 export function encodeHardState(h: PaxosHardState): Uint8Array {
@@ -390,6 +399,7 @@ export function encodeHardState(h: PaxosHardState): Uint8Array {
   if (h.promised.node !== null) writeNodeId(w, h.promised.node);
   w.u53(h.commit).u53(h.repairUntil).u53(h.reportGapUntil);
   writeEpochs(w, h.configs);
+  w.u53(h.configsValidFrom);
   return w.finish().slice();
 }
 
@@ -405,8 +415,9 @@ export function decodeHardState(bytes: Uint8Array): PaxosHardState {
   const repairUntil = r.u53('repairUntil');
   const reportGapUntil = r.u53('reportGapUntil');
   const configs = readEpochs(r);
+  const configsValidFrom = r.u53('configsValidFrom');
   r.done('paxos hard state');
-  return { promised: { ballot, node }, commit, repairUntil, reportGapUntil, configs };
+  return { promised: { ballot, node }, commit, repairUntil, reportGapUntil, configs, configsValidFrom };
 }
 
 // ---------------------------------------------------------------------------------------------

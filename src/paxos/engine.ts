@@ -47,6 +47,7 @@ import { PaxosError } from './errors.js';
 import { ConfigHistory, configChangeProblem, isMember, isVoter } from './membership.js';
 import type {
   AcceptMessage,
+  CatchupMessage,
   AcceptedMessage,
   DecidedAckMessage,
   DecidedMessage,
@@ -175,6 +176,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private phase1: Phase1 | null = null;
   private lead: Leadership | null = null;
   private receiving: Receiving | null = null;
+  /** Accepted values retained across a snapshot install must be written again (see installSnapshot). */
+  private reassertPending = false;
+  private gapBeforeInstall = 0;
   /** Forwarded read requests waiting for the leader's answer. */
   private readonly forwardedReads = new Set<number>();
   /** Counts of dropped messages by reason, for the driver's metrics. */
@@ -227,8 +231,10 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (commit < hsCommit) this.reportGapUntil = Math.max(this.reportGapUntil, hsCommit);
     this.commit = commit;
 
-    const base = hs !== null ? hs.configs : [{ effectiveSlot: 1, config: durable.snapshot?.config ?? durable.initialConfig }];
-    this.configs = new ConfigHistory(base);
+    this.configs =
+      hs !== null
+        ? new ConfigHistory(hs.configs, hs.configsValidFrom)
+        : new ConfigHistory([{ effectiveSlot: 1, config: durable.snapshot?.config ?? durable.initialConfig }], snapIndex + 1);
     for (const e of this.configs.all) quorumSizes(this.cfg, e.config.voters.length);
     // Re-execute config entries between the snapshot and the commit index (idempotent).
     for (let s = snapIndex + 1; s <= this.commit; s++) this.executeConfig(s, this.log.get(s)!);
@@ -255,7 +261,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.electionElapsedTicks >= this.electionTimeoutTicks) {
       this.electionElapsedTicks = 0;
       if (this.promotable()) this.campaign(false);
-      else this.resetElectionTimeout();
+      else {
+        this.resetElectionTimeout();
+        if (this.leader !== null && this.ticks - this.leaderContactTick >= this.cfg.electionTicks) this.becomeFollower(null, NO_BALLOT);
+        if (this.leader === null && (this.repairing() || this.reportGapUntil > 0)) this.askForCatchup();
+      }
     }
   }
 
@@ -295,6 +305,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
         return this.onReadIndexResponse(msg);
       case 'timeout-now':
         return this.onTimeoutNow(msg);
+      case 'catchup':
+        return this.onCatchup(msg);
       default:
         return assertNever(msg, 'paxos message');
     }
@@ -346,6 +358,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     for (const slot of [...this.log.keys()]) if (slot <= meta.index) this.log.delete(slot);
     this.snapshot = meta;
     this.lastSlot = Math.max(this.lastSlot, meta.index);
+    this.configs.prune(meta.index, this.commit);
+    this.hardStateDirty = true;
   }
 
   reportUnreachable(to: NodeId): void {
@@ -364,6 +378,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.inFlight !== null) return false;
     return (
       this.lead?.acceptsPending === true ||
+      this.reassertPending ||
       this.unstable.size > 0 ||
       this.hardStateDirty ||
       this.msgsBefore.length > 0 ||
@@ -379,6 +394,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   ready(): Ready<PaxosMessage> {
     assert(this.inFlight === null, 'ready() called again before advance()');
+    if (this.reassertPending && this.snapshotInstallOut === null) this.reassertAfterInstall();
     if (this.lead !== null && this.lead.acceptsPending) {
       this.lead.acceptsPending = false;
       this.leaderSendAccepts(this.lead);
@@ -534,10 +550,12 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (msg.to !== this.id) return 'addressed to another member';
     if (msg.from === this.id) return 'from this member';
     switch (msg.type) {
+      case 'decided':
+        if (msg.ballot !== NO_BALLOT && !ballotOwnedBy(msg.ballot, msg.from)) return `decided: ballot ${msg.ballot} does not belong to ${msg.from}`;
+        break;
       case 'prepare':
       case 'accept':
       case 'heartbeat':
-      case 'decided':
       case 'snapshot':
       case 'timeout-now':
         if (!ballotOwnedBy(msg.ballot, msg.from)) return `${msg.type}: ballot ${msg.ballot} does not belong to ${msg.from}`;
@@ -553,6 +571,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       case 'forward':
       case 'read-index':
       case 'read-index-resp':
+      case 'catchup':
         break;
       default:
         return assertNever(msg, 'paxos message');
@@ -591,7 +610,14 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private encodeHardState(): Uint8Array {
     // The planted bug leaves the promise out, as an acceptor that never made it durable.
     const promised = this.cfg.plantedBug === 'forget-promise-on-restart' ? { ballot: NO_BALLOT, node: null } : this.promised;
-    return encodeHardState({ promised, commit: this.commit, repairUntil: this.repairUntil, reportGapUntil: this.reportGapUntil, configs: this.configs.all });
+    return encodeHardState({
+      promised,
+      commit: this.commit,
+      repairUntil: this.repairUntil,
+      reportGapUntil: this.reportGapUntil,
+      configs: this.configs.all,
+      configsValidFrom: this.configs.validFrom,
+    });
   }
 
   private setPromised(ballot: Ballot, node: NodeId): void {
@@ -905,7 +931,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   /** Catch-up (decided values are true whoever sends them, so no ballot check is needed for them). */
   private onDecided(m: DecidedMessage): StepResult {
     if (this.lead !== null) return this.drop('decided: this member leads');
-    if (ballotGrantable(this.promised, m.ballot, m.from) && this.lead === null) {
+    if (m.ballot !== NO_BALLOT && ballotGrantable(this.promised, m.ballot, m.from) && this.lead === null) {
       if (this.leader !== m.from) this.becomeFollower(m.from, m.ballot);
       this.leaderContactTick = this.ticks;
       this.electionElapsedTicks = 0;
@@ -922,6 +948,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       advanced = true;
     }
     if (advanced) this.afterCommitAdvanced();
+    if (m.ballot === NO_BALLOT) return { type: 'ok' };
     this.send({ type: 'decided-ack', from: this.id, to: m.from, ballot: m.ballot, commit: this.commit }, 'after');
     return { type: 'ok' };
   }
@@ -954,7 +981,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   }
 
   private afterCommitAdvanced(): void {
-    this.configs.prune(this.commit);
+    this.configs.prune(this.snapshotIndex(), this.commit);
     if (this.repairUntil > 0 && this.commit >= this.repairUntil) this.repairUntil = 0;
     if (this.reportGapUntil > 0 && this.commit >= this.reportGapUntil) this.reportGapUntil = 0;
     this.hardStateDirty = true;
@@ -1002,24 +1029,61 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   }
 
   /**
-   * A received snapshot replaces the log (the driver resets the log store). The accepted values it
-   * held are gone, so until the commit index passes them this member promises nothing; its promise
-   * is intact, so it keeps accepting phase-2 requests. The configurations come from the leader and
-   * are valid after the leader's commit index, so that is also as far as the member must catch up.
+   * A received snapshot replaces the decided prefix of the log. The driver resets the log store
+   * when it installs the snapshot, but an acceptor must never forget an accepted value: the
+   * values accepted after the snapshot stay in memory and are written again in the next Ready.
+   * Until then the hard state says the log may lack them (reportGapUntil), so a crash in between
+   * leaves a member that promises nothing until it has caught up. The configurations come from
+   * the leader; when they are not exact back to the snapshot, the member must also catch up to
+   * where they are before it may run or answer phase 1.
    */
   private installSnapshot(meta: SnapshotMeta, m: SnapshotMessage): void {
-    this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot, m.commit);
-    this.log.clear();
-    this.unstable.clear();
+    for (const slot of [...this.log.keys()]) if (slot <= meta.index) this.log.delete(slot);
+    for (const slot of [...this.unstable.keys()]) if (slot <= meta.index) this.unstable.delete(slot);
+    this.gapBeforeInstall = this.reportGapUntil;
+    if (this.log.size > 0) {
+      this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot);
+      this.reassertPending = true;
+    }
+    if (m.configsValidFrom > meta.index + 1) this.gapBeforeInstall = Math.max(this.gapBeforeInstall, m.configsValidFrom - 1);
+    this.reportGapUntil = Math.max(this.reportGapUntil, this.gapBeforeInstall);
     this.snapshot = meta;
     this.commit = meta.index;
-    this.lastSlot = meta.index;
-    this.configs = new ConfigHistory(m.configs);
+    this.lastSlot = Math.max(this.lastSlot, meta.index);
+    this.configs = new ConfigHistory(m.configs, Math.max(m.configsValidFrom, meta.index + 1));
     this.snapshotInstallOut = meta;
     this.receiving = null;
     this.hardStateDirty = true;
-    if (this.reportGapUntil <= this.commit) this.reportGapUntil = 0;
     this.afterCommitAdvanced();
+  }
+
+  /** After an install: writes the retained accepted values again, then clears the mark. */
+  private reassertAfterInstall(): void {
+    for (const e of this.log.values()) this.unstable.set(e.index, e);
+    this.reassertPending = false;
+    this.reportGapUntil = this.gapBeforeInstall > this.commit ? this.gapBeforeInstall : 0;
+    this.hardStateDirty = true;
+  }
+
+  /** A repairing member with no leader asks every voter for the decided values it lacks. */
+  private askForCatchup(): void {
+    for (const v of this.configs.newest.config.voters) if (v !== this.id) this.send({ type: 'catchup', from: this.id, to: v, commit: this.commit }, 'before');
+  }
+
+  /** Any member can serve decided values from its log (not a snapshot: that is the leader's job). */
+  private onCatchup(m: CatchupMessage): StepResult {
+    if (m.commit >= this.commit) return this.drop('catchup: nothing newer here');
+    if (m.commit + 1 <= this.snapshotIndex()) return this.drop('catchup: compacted here');
+    const entries: Entry[] = [];
+    let bytes = 0;
+    for (let s = m.commit + 1; s <= this.commit && entries.length < this.cfg.entriesPerMessageMax; s++) {
+      const e = this.log.get(s)!;
+      if (entries.length > 0 && bytes + e.data.length > this.cfg.messageBytesMax) break;
+      entries.push(e);
+      bytes += e.data.length;
+    }
+    this.send({ type: 'decided', from: this.id, to: m.from, ballot: NO_BALLOT, entries }, 'before');
+    return { type: 'ok' };
   }
 
   private onTimeoutNow(m: TimeoutNowMessage): StepResult {
@@ -1260,7 +1324,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     const length = Math.min(SNAPSHOT_CHUNK_BYTES, s.meta.sizeBytes - s.offset);
     const chunk: SnapshotChunk = { meta: s.meta, offset: s.offset, data: null, crc32c: 0, last: s.offset + length >= s.meta.sizeBytes };
     const configs = this.configs.all;
-    this.send({ type: 'snapshot', from: this.id, to: node, ballot: lead.ballot, snapshotChunk: chunk, configs, commit: this.commit }, 'before');
+    this.send({ type: 'snapshot', from: this.id, to: node, ballot: lead.ballot, snapshotChunk: chunk, configs, configsValidFrom: this.configs.validFrom }, 'before');
   }
 
   private onSnapshotAck(m: SnapshotAckMessage): StepResult {

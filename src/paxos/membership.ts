@@ -93,11 +93,18 @@ export function configsEqual(a: ConfigState, b: ConfigState): boolean {
  */
 export class ConfigHistory {
   private epochs: ConfigEpoch[];
+  /** The history is exact for every slot from here on (earlier epochs were pruned). */
+  private validFromSlot: number;
 
-  constructor(epochs: readonly ConfigEpoch[]) {
+  constructor(epochs: readonly ConfigEpoch[], validFromSlot: number) {
     assert(epochs.length > 0, 'a config history has at least one epoch');
     for (let i = 1; i < epochs.length; i++) assert(epochs[i]!.effectiveSlot > epochs[i - 1]!.effectiveSlot, 'epochs in slot order');
     this.epochs = [...epochs];
+    this.validFromSlot = validFromSlot;
+  }
+
+  get validFrom(): number {
+    return this.validFromSlot;
   }
 
   get all(): readonly ConfigEpoch[] {
@@ -136,13 +143,21 @@ export class ConfigHistory {
     this.epochs.push({ effectiveSlot, config: applyConfigChange(this.newest.config, change) });
   }
 
-  /** Forgets epochs that no slot after `commit` can use. */
-  prune(commit: number): void {
-    while (this.epochs.length > 1 && this.epochs[1]!.effectiveSlot <= commit + 1) this.epochs.shift();
+  /**
+   * Forgets epochs that no slot after `keepAfter` uses. The engine keeps the configurations of
+   * every slot after its snapshot (a snapshot sent to a peer carries them), unless that grows past
+   * the bound; then it keeps only those after its commit index (`commit`).
+   */
+  prune(keepAfter: number, commit: number): void {
+    const upTo = this.epochs.length >= PAXOS_CONFIG_HISTORY_MAX ? commit : Math.min(keepAfter, commit);
+    while (this.epochs.length > 1 && this.epochs[1]!.effectiveSlot <= upTo + 1) {
+      this.epochs.shift();
+      this.validFromSlot = Math.max(this.validFromSlot, upTo + 1);
+    }
     assert(this.epochs.length <= PAXOS_CONFIG_HISTORY_MAX, `config history grew past ${PAXOS_CONFIG_HISTORY_MAX}`);
   }
 
   clone(): ConfigHistory {
-    return new ConfigHistory(this.epochs);
+    return new ConfigHistory(this.epochs, this.validFromSlot);
   }
 }

@@ -78,7 +78,10 @@ export interface HeartbeatAckMessage extends Addressed {
   readonly leaderCommit: number;
 }
 
-/** Catch-up: decided values for a lagging member, contiguous from its commit index + 1. */
+/**
+ * Catch-up: decided values for a lagging member, contiguous from its commit index + 1. From the
+ * leader, or (ballot 0) from any member answering a `catchup` request.
+ */
 export interface DecidedMessage extends Addressed {
   readonly type: 'decided';
   readonly ballot: Ballot;
@@ -97,8 +100,8 @@ export interface SnapshotMessage extends Addressed {
   readonly ballot: Ballot;
   readonly snapshotChunk: SnapshotChunk;
   readonly configs: readonly ConfigEpoch[];
-  /** The leader's commit index: `configs` are valid for the slots after it. */
-  readonly commit: number;
+  /** `configs` are exact for every slot from here on. */
+  readonly configsValidFrom: number;
 }
 
 export interface SnapshotAckMessage extends Addressed {
@@ -135,7 +138,17 @@ export interface TimeoutNowMessage extends Addressed {
   readonly ballot: Ballot;
 }
 
+/**
+ * A member that cannot take part in phase 1 until it learns decided values (it is repairing) asks
+ * any peer for them when no leader is known.
+ */
+export interface CatchupMessage extends Addressed {
+  readonly type: 'catchup';
+  readonly commit: number;
+}
+
 export type PaxosMessage = (
+  | CatchupMessage
   | PrepareMessage
   | PromiseMessage
   | NackMessage
