@@ -235,7 +235,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       hs !== null
         ? new ConfigHistory(hs.configs, hs.configsValidFrom)
         : new ConfigHistory([{ effectiveSlot: 1, config: durable.snapshot?.config ?? durable.initialConfig }], snapIndex + 1);
-    for (const e of this.configs.all) quorumSizes(this.cfg, e.config.voters.length);
+    // Flexible quorums are validated up front (a member joining with no configuration yet waits to learn one).
+    for (const e of this.configs.all) if (e.config.voters.length > 0) quorumSizes(this.cfg, e.config.voters.length);
     // Re-execute config entries between the snapshot and the commit index (idempotent).
     for (let s = snapIndex + 1; s <= this.commit; s++) this.executeConfig(s, this.log.get(s)!);
 
@@ -1274,7 +1275,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (lead === null || m.ballot !== lead.ballot) return this.drop('heartbeat-ack: not leading at that ballot');
     const peer = lead.peers.get(m.from);
     if (peer === undefined) return this.drop('heartbeat-ack: not a member');
-    peer.commit = Math.max(peer.commit, m.commit);
+    // The latest report, not the highest: a restarted member may have gone back.
+    peer.commit = m.commit;
     peer.ackedRound = Math.max(peer.ackedRound, m.round);
     this.confirmRounds(lead);
     // The peer could not learn everything up to our commit index from its own accepted values:
@@ -1289,8 +1291,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (lead === null || m.ballot !== lead.ballot) return this.drop('decided-ack: not leading at that ballot');
     const peer = lead.peers.get(m.from);
     if (peer === undefined) return this.drop('decided-ack: not a member');
-    peer.commit = Math.max(peer.commit, m.commit);
-    peer.catchupUntilTick = 0;
+    const progressed = m.commit > peer.commit;
+    peer.commit = m.commit;
+    // Stream the next batch at once while the member makes progress; otherwise wait for the
+    // catch-up timeout, so a member that cannot use what we send is not flooded.
+    if (progressed) peer.catchupUntilTick = 0;
     if (peer.commit < this.commit) this.catchUp(lead, m.from, peer);
     return { type: 'ok' };
   }
