@@ -218,6 +218,9 @@ export function encodePaxosMessage(m: PaxosMessage): Uint8Array {
     case 'decided':
       w.u53(m.ballot);
       writeEntries(w, m.entries);
+      w.u53(m.commit);
+      writeEpochs(w, m.configs);
+      w.u53(m.configsValidFrom);
       break;
     case 'decided-ack':
       w.u53(m.ballot).u53(m.commit);
@@ -319,7 +322,9 @@ function decodeUnchecked(bytes: Uint8Array): PaxosMessage {
       const b = ballot();
       const entries = readEntries(r);
       for (let i = 1; i < entries.length; i++) if (entries[i]!.index !== entries[i - 1]!.index + 1) throw new DecodeError('decided: slots not contiguous');
-      m = { type, from, to, ballot: b, entries };
+      const commit = r.u53('commit');
+      const configs = readEpochs(r);
+      m = { type, from, to, ballot: b, entries, commit, configs, configsValidFrom: r.u53('configsValidFrom') };
       break;
     }
     case 'decided-ack':

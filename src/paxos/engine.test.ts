@@ -256,7 +256,7 @@ test('a follower does not execute a value it accepted at an older ballot when th
   assert.deepEqual(rd.committed, []);
   const ack = rd.messages.find((m) => m.type === 'heartbeat-ack');
   assert.ok(ack !== undefined && ack.type === 'heartbeat-ack' && ack.commit === 0 && ack.leaderCommit === 1, 'it tells the leader it lags');
-  f.step({ type: 'decided', from: n1, to: n2, ballot: b, entries: [entry(1, b, 'chosen')] });
+  f.step({ type: 'decided', from: n1, to: n2, ballot: b, entries: [entry(1, b, 'chosen')], commit: 1, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 });
   assert.deepEqual(drain(f).committed.map(text), ['chosen']);
 });
 

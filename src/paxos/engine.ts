@@ -261,8 +261,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.electionElapsedTicks++;
     if (this.electionElapsedTicks >= this.electionTimeoutTicks) {
       this.electionElapsedTicks = 0;
+      // A campaign that went nowhere: perhaps this member missed decisions (even its own removal).
+      if (this.phase1 !== null) this.askForCatchup();
       if (this.promotable()) this.campaign(false);
       else {
+        if (this.phase1 !== null) this.becomeFollower(null, NO_BALLOT);
         this.resetElectionTimeout();
         if (this.leader !== null && this.ticks - this.leaderContactTick >= this.cfg.electionTicks) this.becomeFollower(null, NO_BALLOT);
         if (this.leader === null && (this.repairing() || this.reportGapUntil > 0)) this.askForCatchup();
@@ -948,6 +951,13 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       this.decide(e.index, this.log.get(e.index)!);
       advanced = true;
     }
+    // Caught up with the sender: take its configurations, which are exact for the slots after its
+    // commit index. A member that joined a running cluster knows no configuration of its own
+    // (its log starts where the bootstrap configuration is long gone); this is where it learns it.
+    if (this.commit === m.commit && m.configsValidFrom <= m.commit + 1) {
+      this.configs = new ConfigHistory(m.configs, m.configsValidFrom);
+      this.hardStateDirty = true;
+    }
     if (advanced) this.afterCommitAdvanced();
     if (m.ballot === NO_BALLOT) return { type: 'ok' };
     this.send({ type: 'decided-ack', from: this.id, to: m.from, ballot: m.ballot, commit: this.commit }, 'after');
@@ -986,6 +996,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.repairUntil > 0 && this.commit >= this.repairUntil) this.repairUntil = 0;
     if (this.reportGapUntil > 0 && this.commit >= this.reportGapUntil) this.reportGapUntil = 0;
     this.hardStateDirty = true;
+    if (this.phase1 !== null && !this.promotable()) this.becomeFollower(null, NO_BALLOT);
     if (this.lead === null && this.phase1 === null) {
       const voter = isVoter(this.configs.at(this.commit + 1), this.id);
       if (this.role === 'learner' && voter) this.role = 'follower';
@@ -1083,7 +1094,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       entries.push(e);
       bytes += e.data.length;
     }
-    this.send({ type: 'decided', from: this.id, to: m.from, ballot: NO_BALLOT, entries }, 'before');
+    this.send(this.decidedMessage(m.from, NO_BALLOT, entries), 'before');
     return { type: 'ok' };
   }
 
@@ -1321,7 +1332,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     }
     if (entries.length === 0) return;
     peer.catchupUntilTick = this.ticks + timeoutTicks;
-    this.send({ type: 'decided', from: this.id, to: node, ballot: lead.ballot, entries }, 'before');
+    this.send(this.decidedMessage(node, lead.ballot, entries), 'before');
+  }
+
+  private decidedMessage(to: NodeId, ballot: Ballot, entries: Entry[]): PaxosMessage {
+    return { type: 'decided', from: this.id, to, ballot, entries, commit: this.commit, configs: this.configs.all, configsValidFrom: this.configs.validFrom };
   }
 
   private sendSnapshotChunk(lead: Leadership, node: NodeId, peer: Peer): void {

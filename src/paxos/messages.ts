@@ -86,6 +86,10 @@ export interface DecidedMessage extends Addressed {
   readonly type: 'decided';
   readonly ballot: Ballot;
   readonly entries: readonly Entry[];
+  /** The sender's commit index and its configurations (exact from configsValidFrom on). */
+  readonly commit: number;
+  readonly configs: readonly ConfigEpoch[];
+  readonly configsValidFrom: number;
 }
 
 export interface DecidedAckMessage extends Addressed {
