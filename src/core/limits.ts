@@ -64,6 +64,12 @@ export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
  * after the commit index are kept (one change at a time needs two).
  */
 export const PAXOS_CONFIG_HISTORY_MAX = 16;
+/**
+ * Slots the commit index may move before the hard state is rewritten for it alone. The commit
+ * index in the hard state only saves a restarted member from relearning decided slots, so it may
+ * lag; everything safety rests on (the promise, repair marks, configurations) is written at once.
+ */
+export const PAXOS_COMMIT_PERSIST_STRIDE_SLOTS = 64;
 /** Bits of a ballot number below the round: the member's ordinal. */
 export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames

@@ -29,9 +29,20 @@ export const BALLOT_ROUND_MAX = Math.floor(Number.MAX_SAFE_INTEGER / ORDINAL_SPA
 
 export const NO_BALLOT: Ballot = term(0);
 
+/** Ordinals already computed: every message is checked against its sender's ordinal. */
+const ordinals = new Map<NodeId, number>();
+const ORDINAL_CACHE_MAX = 1024;
+
 /** The member's ordinal: the low bits of CRC-32C of its id. */
 export function ballotOrdinal(id: NodeId): number {
-  return crc32c(utf8(id)) % ORDINAL_SPAN;
+  let o = ordinals.get(id);
+  if (o === undefined) {
+    o = crc32c(utf8(id)) % ORDINAL_SPAN;
+    // Bounded: peers could make up ids; the cache only saves work.
+    if (ordinals.size >= ORDINAL_CACHE_MAX) ordinals.clear();
+    ordinals.set(id, o);
+  }
+  return o;
 }
 
 export function makeBallot(round: number, id: NodeId): Ballot {

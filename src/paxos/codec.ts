@@ -43,14 +43,17 @@ const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'config', 'empty'];
 // ---------------------------------------------------------------------------------------------
 // Small pieces.
 
+/** A member id as a little-endian uint64, written as two u32 halves (no BigInt on the hot path). */
 function writeNodeId(w: ByteWriter, id: NodeId): void {
-  w.u64(BigInt('0x' + id));
+  w.u32(Number.parseInt(id.slice(8), 16));
+  w.u32(Number.parseInt(id.slice(0, 8), 16));
 }
 
 function readNodeId(r: ByteReader, what: string): NodeId {
-  const v = r.u64(what);
-  if (v === 0n) throw new DecodeError(`${what}: member id 0`);
-  const id = v.toString(16).padStart(16, '0');
+  const low = r.u32(what);
+  const high = r.u32(what);
+  if (low === 0 && high === 0) throw new DecodeError(`${what}: member id 0`);
+  const id = high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
   if (!isNodeId(id)) throw new DecodeError(`${what}: bad member id`);
   return id;
 }

@@ -21,6 +21,8 @@ export type PaxosPlantedBug =
   /** A new leader ignores the accepted values reported in phase 1 and proposes over them. */
   | 'skip-phase1-on-takeover';
 
+export const PAXOS_PLANTED_BUGS: readonly PaxosPlantedBug[] = ['forget-promise-on-restart', 'skip-phase1-on-takeover'];
+
 export interface PaxosConfig extends EngineConfig {
   /**
    * Flexible Paxos (Howard, Malkhi, Spiegelman 2016): phase-1 and phase-2 quorum sizes, in voters.

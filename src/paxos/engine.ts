@@ -18,7 +18,7 @@ import { assert, assertNever } from '../core/assert.js';
 import { bytesEqual } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
 import { type NodeId, logIndex } from '../core/ids.js';
-import { FORWARDED_PROPOSALS_MAX, PAXOS_ALPHA_SLOTS, PAXOS_CATCHUP_TIMEOUT_HEARTBEATS, PAXOS_PROMISE_ENTRIES_MAX, PAXOS_RETRANSMIT_HEARTBEATS, PENDING_READS_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
+import { FORWARDED_PROPOSALS_MAX, PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS, PAXOS_CATCHUP_TIMEOUT_HEARTBEATS, PAXOS_PROMISE_ENTRIES_MAX, PAXOS_RETRANSMIT_HEARTBEATS, PENDING_READS_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type {
   ConfigChange,
@@ -45,6 +45,7 @@ import { decodeConfigChange, decodeHardState, decodePaxosMessage, encodeConfigCh
 import { type PaxosConfig, type QuorumSizes, quorumSizes, validatePaxosConfig } from './config.js';
 import { PaxosError } from './errors.js';
 import { ConfigHistory, configChangeProblem, isMember, isVoter } from './membership.js';
+import { SlotLog } from './slot-log.js';
 import type {
   AcceptMessage,
   CatchupMessage,
@@ -152,7 +153,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   // Durable state (as last handed out for persisting).
   private promised: Promised;
   /** Accepted and decided values by slot, for slots after the snapshot. Includes unpersisted ones. */
-  private readonly log = new Map<number, Entry>();
+  private readonly log = new SlotLog();
   private lastSlot: number;
   private snapshot: SnapshotMeta | null;
   private commit: number;
@@ -176,9 +177,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private phase1: Phase1 | null = null;
   private lead: Leadership | null = null;
   private receiving: Receiving | null = null;
-  /** Accepted values retained across a snapshot install must be written again (see installSnapshot). */
-  private reassertPending = false;
-  private gapBeforeInstall = 0;
+  /** A fully received snapshot waiting for its mark to be durable (see beginInstall). */
+  private installing: { readonly m: SnapshotMessage; readonly gapBefore: number; mark: Ready<PaxosMessage> | null } | null = null;
   /** Forwarded read requests waiting for the leader's answer. */
   private readonly forwardedReads = new Set<number>();
   /** Counts of dropped messages by reason, for the driver's metrics. */
@@ -187,6 +187,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   // The next Ready under construction.
   private readonly unstable = new Map<number, Entry>();
   private hardStateDirty = false;
+  /** The commit index last written in a hard state (see PAXOS_COMMIT_PERSIST_STRIDE_SLOTS). */
+  private persistedCommit = 0;
   private msgsBefore: PaxosMessage[] = [];
   private msgsAfter: PaxosMessage[] = [];
   private snapshotChunkOut: SnapshotChunk | null = null;
@@ -214,6 +216,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       if (e instanceof DecodeError) throw new PaxosError('bad-hard-state', `cannot start the Multi-Paxos engine: ${e.message}`, { cause: e });
       throw e;
     }
+    this.log.deleteThrough(snapIndex);
     for (const e of durable.entries) {
       assert(e.index > snapIndex, `durable entry ${e.index} at or below the snapshot ${snapIndex}`);
       this.log.set(e.index, e);
@@ -359,7 +362,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   compact(meta: SnapshotMeta): void {
     assert(meta.index <= this.applied, `compact(${meta.index}) beyond the applied index ${this.applied}`);
     if (this.snapshot !== null && meta.index <= this.snapshot.index) return;
-    for (const slot of [...this.log.keys()]) if (slot <= meta.index) this.log.delete(slot);
+    this.log.deleteThrough(meta.index);
     this.snapshot = meta;
     this.lastSlot = Math.max(this.lastSlot, meta.index);
     this.configs.prune(meta.index, this.commit);
@@ -382,7 +385,6 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.inFlight !== null) return false;
     return (
       this.lead?.acceptsPending === true ||
-      this.reassertPending ||
       this.unstable.size > 0 ||
       this.hardStateDirty ||
       this.msgsBefore.length > 0 ||
@@ -398,7 +400,6 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   ready(): Ready<PaxosMessage> {
     assert(this.inFlight === null, 'ready() called again before advance()');
-    if (this.reassertPending && this.snapshotInstallOut === null) this.reassertAfterInstall();
     if (this.lead !== null && this.lead.acceptsPending) {
       this.lead.acceptsPending = false;
       this.leaderSendAccepts(this.lead);
@@ -436,6 +437,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.snapshotInstallOut = null;
     this.readStatesOut = [];
     this.readsDroppedOut = [];
+    if (this.installing !== null && this.installing.mark === null && rd.hardState !== null) this.installing.mark = rd;
     this.inFlight = rd;
     return rd;
   }
@@ -445,6 +447,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.inFlight = null;
     if (rd.snapshotInstall !== null) this.applied = Math.max(this.applied, rd.snapshotInstall.index);
     if (rd.committed.length > 0) this.applied = Math.max(this.applied, rd.committed[rd.committed.length - 1]!.index);
+    if (this.installing !== null && this.installing.mark === rd) this.completeInstall();
     const lead = this.lead;
     if (lead === null) return;
     // The leader's own acceptances count once durable.
@@ -614,6 +617,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private encodeHardState(): Uint8Array {
     // The planted bug leaves the promise out, as an acceptor that never made it durable.
     const promised = this.cfg.plantedBug === 'forget-promise-on-restart' ? { ballot: NO_BALLOT, node: null } : this.promised;
+    this.persistedCommit = this.commit;
     return encodeHardState({
       promised,
       commit: this.commit,
@@ -699,7 +703,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.phase1 = p1;
     // This member's own report: everything it accepted from fromSlot on. Its promise is durable
     // with this Ready's hard state, before any other member's promise can arrive.
-    for (const [slot, e] of this.log) if (slot >= fromSlot) this.mergeRecovered(p1, e);
+    for (const e of this.log.from(fromSlot)) this.mergeRecovered(p1, e);
     p1.reports.set(this.id, { nextFrom: Number.MAX_SAFE_INTEGER, complete: true, usable: true });
     this.phase1AskMore(p1);
     this.phase1MaybeDone(p1);
@@ -772,7 +776,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     let recovered = p1.recovered;
     if (this.cfg.plantedBug === 'skip-phase1-on-takeover') {
       // The planted bug: trust only our own log, as if phase 1 had told us nothing.
-      recovered = new Map([...this.log].filter(([s]) => s > this.commit));
+      recovered = new Map([...this.log.from(this.commit + 1)].map((e) => [e.index, e]));
     }
     let maxSlot = this.commit;
     for (const s of recovered.keys()) maxSlot = Math.max(maxSlot, s);
@@ -968,7 +972,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private decide(slot: number, e: Entry): void {
     assert(slot === this.commit + 1, 'decided in slot order');
     this.commit = slot;
-    this.hardStateDirty = true;
+    if (this.commit - this.persistedCommit >= PAXOS_COMMIT_PERSIST_STRIDE_SLOTS) this.hardStateDirty = true;
     this.executeConfig(slot, e);
   }
 
@@ -993,9 +997,14 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   private afterCommitAdvanced(): void {
     this.configs.prune(this.snapshotIndex(), this.commit);
-    if (this.repairUntil > 0 && this.commit >= this.repairUntil) this.repairUntil = 0;
-    if (this.reportGapUntil > 0 && this.commit >= this.reportGapUntil) this.reportGapUntil = 0;
-    this.hardStateDirty = true;
+    if (this.repairUntil > 0 && this.commit >= this.repairUntil) {
+      this.repairUntil = 0;
+      this.hardStateDirty = true;
+    }
+    if (this.reportGapUntil > 0 && this.commit >= this.reportGapUntil) {
+      this.reportGapUntil = 0;
+      this.hardStateDirty = true;
+    }
     if (this.phase1 !== null && !this.promotable()) this.becomeFollower(null, NO_BALLOT);
     if (this.lead === null && this.phase1 === null) {
       const voter = isVoter(this.configs.at(this.commit + 1), this.id);
@@ -1006,75 +1015,89 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   private onSnapshot(m: SnapshotMessage): StepResult {
     if (this.lead !== null) return this.drop('snapshot: this member leads');
-    if (ballotGrantable(this.promised, m.ballot, m.from) && this.lead === null) {
+    if (this.installing !== null) return this.drop('snapshot: an install is under way');
+    if (ballotGrantable(this.promised, m.ballot, m.from)) {
       if (this.leader !== m.from) this.becomeFollower(m.from, m.ballot);
       this.leaderContactTick = this.ticks;
       this.electionElapsedTicks = 0;
     }
     const chunk = m.snapshotChunk;
     const meta = chunk.meta;
-    const ack = (nextOffset: number, ok: boolean): void =>
-      this.send({ type: 'snapshot-ack', from: this.id, to: m.from, ballot: m.ballot, index: meta.index, nextOffset, ok }, 'after');
     if (meta.index <= this.commit) {
-      ack(meta.sizeBytes, true);
+      this.snapshotAck(m, meta.sizeBytes, true);
       return { type: 'ok' };
     }
     if (chunk.offset === 0) this.receiving = { meta, nextOffset: 0 };
     const rcv = this.receiving;
     if (rcv === null || rcv.meta.index !== meta.index || rcv.meta.crc32c !== meta.crc32c || chunk.offset !== rcv.nextOffset) {
-      ack(rcv !== null && rcv.meta.index === meta.index ? rcv.nextOffset : 0, false);
+      this.snapshotAck(m, rcv !== null && rcv.meta.index === meta.index ? rcv.nextOffset : 0, false);
       return { type: 'ok' };
     }
-    if (this.snapshotChunkOut !== null || this.snapshotInstallOut !== null) return this.drop('snapshot: a chunk is already being written');
+    if (this.snapshotChunkOut !== null) return this.drop('snapshot: a chunk is already being written');
     rcv.nextOffset += chunk.data!.length;
-    this.snapshotChunkOut = chunk;
-    if (chunk.last) {
-      if (rcv.nextOffset !== meta.sizeBytes) {
-        this.receiving = null;
-        ack(0, false);
-        return { type: 'ok' };
-      }
-      this.installSnapshot(meta, m);
+    if (!chunk.last) {
+      this.snapshotChunkOut = chunk;
+      this.snapshotAck(m, rcv.nextOffset, true);
+      return { type: 'ok' };
     }
-    ack(rcv.nextOffset, true);
+    this.receiving = null;
+    if (rcv.nextOffset !== meta.sizeBytes) {
+      this.snapshotAck(m, 0, false);
+      return { type: 'ok' };
+    }
+    this.beginInstall(m);
     return { type: 'ok' };
   }
 
+  private snapshotAck(m: SnapshotMessage, nextOffset: number, ok: boolean): void {
+    this.send({ type: 'snapshot-ack', from: this.id, to: m.from, ballot: m.ballot, index: m.snapshotChunk.meta.index, nextOffset, ok }, 'after');
+  }
+
   /**
-   * A received snapshot replaces the decided prefix of the log. The driver resets the log store
-   * when it installs the snapshot, but an acceptor must never forget an accepted value: the
-   * values accepted after the snapshot stay in memory and are written again in the next Ready.
-   * Until then the hard state says the log may lack them (reportGapUntil), so a crash in between
-   * leaves a member that promises nothing until it has caught up. The configurations come from
-   * the leader; when they are not exact back to the snapshot, the member must also catch up to
-   * where they are before it may run or answer phase 1.
+   * A received snapshot replaces the decided prefix of the log, and the driver resets the log
+   * store when it installs it. An acceptor must never forget an accepted value, so installing
+   * takes two Readies: the first makes durable a mark (reportGapUntil) saying the log may lack
+   * the values accepted after the snapshot; once it is durable, the second writes the last chunk,
+   * installs the snapshot, writes those values again and clears the mark. A crash in between
+   * leaves a member that promises nothing until it has caught up, never one that forgot.
    */
-  private installSnapshot(meta: SnapshotMeta, m: SnapshotMessage): void {
-    for (const slot of [...this.log.keys()]) if (slot <= meta.index) this.log.delete(slot);
-    for (const slot of [...this.unstable.keys()]) if (slot <= meta.index) this.unstable.delete(slot);
-    this.gapBeforeInstall = this.reportGapUntil;
-    if (this.log.size > 0) {
-      this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot);
-      this.reassertPending = true;
+  private beginInstall(m: SnapshotMessage): void {
+    const meta = m.snapshotChunk.meta;
+    const retained = !this.log.from(meta.index + 1).next().done;
+    this.installing = { m, gapBefore: this.reportGapUntil, mark: null };
+    if (retained) this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot);
+    this.hardStateDirty = true;
+  }
+
+  /** The mark is durable: install (see beginInstall). */
+  private completeInstall(): void {
+    const { m, gapBefore } = this.installing!;
+    this.installing = null;
+    const meta = m.snapshotChunk.meta;
+    if (meta.index <= this.commit) {
+      // Caught up some other way meanwhile: the snapshot is no longer needed.
+      this.reportGapUntil = gapBefore > this.commit ? gapBefore : 0;
+      this.hardStateDirty = true;
+      this.snapshotAck(m, meta.sizeBytes, true);
+      return;
     }
-    if (m.configsValidFrom > meta.index + 1) this.gapBeforeInstall = Math.max(this.gapBeforeInstall, m.configsValidFrom - 1);
-    this.reportGapUntil = Math.max(this.reportGapUntil, this.gapBeforeInstall);
+    this.log.deleteThrough(meta.index);
+    this.unstable.clear();
+    for (const e of this.log.values()) this.unstable.set(e.index, e);
+    // The configurations come from the leader; when they are not exact back to the snapshot, the
+    // member must catch up to where they are before it may run or answer phase 1.
+    let gap = gapBefore;
+    if (m.configsValidFrom > meta.index + 1) gap = Math.max(gap, m.configsValidFrom - 1);
+    this.reportGapUntil = gap > meta.index ? gap : 0;
     this.snapshot = meta;
     this.commit = meta.index;
     this.lastSlot = Math.max(this.lastSlot, meta.index);
     this.configs = new ConfigHistory(m.configs, Math.max(m.configsValidFrom, meta.index + 1));
+    this.snapshotChunkOut = m.snapshotChunk;
     this.snapshotInstallOut = meta;
-    this.receiving = null;
     this.hardStateDirty = true;
+    this.snapshotAck(m, meta.sizeBytes, true);
     this.afterCommitAdvanced();
-  }
-
-  /** After an install: writes the retained accepted values again, then clears the mark. */
-  private reassertAfterInstall(): void {
-    for (const e of this.log.values()) this.unstable.set(e.index, e);
-    this.reassertPending = false;
-    this.reportGapUntil = this.gapBeforeInstall > this.commit ? this.gapBeforeInstall : 0;
-    this.hardStateDirty = true;
   }
 
   /** A repairing member with no leader asks every voter for the decided values it lacks. */

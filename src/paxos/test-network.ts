@@ -150,6 +150,8 @@ export class PaxosTestNetwork {
       if (c.offset === 0) store.staging = { meta: c.meta, bytes: [] };
       store.staging!.bytes.push(c.data);
     }
+    // As the driver does: a snapshot install resets the log store before this Ready's entries.
+    if (rd.snapshotInstall !== null) store.entries.clear();
     for (const e of rd.entries) {
       if (rd.entriesReplaceSuffix) for (const k of [...store.entries.keys()]) if (k >= e.index) store.entries.delete(k);
       store.entries.set(e.index, e);
@@ -176,7 +178,6 @@ export class PaxosTestNetwork {
     assert(bytes.length === meta.sizeBytes && crc32c(bytes) === meta.crc32c, 'staged snapshot fails verification');
     m.store.snapshot = { meta, bytes };
     m.store.staging = null;
-    m.store.entries.clear(); // LogStore.reset
     m.executed = decodeExecuted(bytes);
     m.appliedIndex = meta.index;
   }
