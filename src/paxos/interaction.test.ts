@@ -4,7 +4,7 @@
  * the expected outputs from what the engine does now; review the diff before committing it.
  *
  * Commands (members are n1, n2, …):
- *   cluster members=3 [learners=0] [seed=1] [q1=N] [q2=N] [bug=NAME]
+ *   cluster members=3 [learners=0] [seed=1] [q1=N] [q2=N] [bug=NAME] [checkquorum=off]
  *   elect | stabilize [quiet] | deliver [count] | tick [member] [times=1] | run [times=1]
  *   propose MEMBER TEXT | add-voter MEMBER NEW | add-learner MEMBER NEW | remove MEMBER OLD
  *   read MEMBER ID | transfer MEMBER TARGET | snapshot MEMBER
@@ -147,7 +147,7 @@ class Interpreter {
     let count = 0;
     while (n.queue.length > 0 && count < max) {
       const m = n.queue[0]!;
-      const lost = !n.members.get(m.to)?.up;
+      const lost = !n.reachable(m);
       if (!quiet) out.push(this.describe(m) + (lost ? ' (lost)' : ''));
       n.deliverAt(0);
       count++;
@@ -171,6 +171,7 @@ class Interpreter {
             ...(kv.q1 ? { phase1QuorumSize: Number(kv.q1) } : {}),
             ...(kv.q2 ? { phase2QuorumSize: Number(kv.q2) } : {}),
             ...(bug ? { plantedBug: bug } : {}),
+            ...(kv.checkquorum === 'off' ? { checkQuorum: false } : {}),
           },
         });
         return this.n.ids.map((id) => `${this.name(id)}=${id}`).join('\n');

@@ -227,7 +227,8 @@ export class PaxosTestNetwork {
     this.cuts.clear();
   }
 
-  private reachable(msg: PaxosMessage): boolean {
+  /** Whether a message would arrive now (its link is up and its receiver running). */
+  reachable(msg: PaxosMessage): boolean {
     const to = this.members.get(msg.to);
     return to !== undefined && to.up && !this.cuts.has(this.linkKey(msg.from, msg.to));
   }
