@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runChaos, type Scenario } from './test-chaos.js';
 
-const SEEDS_PER_PROPERTY = Number(process.env.PAXOS_PROPERTY_RUNS ?? 60);
+const SEEDS_PER_PROPERTY = Number(process.env.PAXOS_PROPERTY_RUNS ?? 40);
 
 function property(name: string, s: Scenario): void {
   test(name, () => {
@@ -41,4 +41,23 @@ test('the chaos runner finds nothing on a fixed seed and reports progress', () =
   const r = runChaos(42, { members: 3, steps: 500, loss: 0, dup: 0, crashes: false, snapshots: false });
   assert.equal(r.violation, null);
   assert.ok(r.executed >= 20, `executed ${r.executed}`);
+});
+
+/** Seeds until `bug` shows a violation; fails when none does within `max` seeds. */
+function caughtWithin(bug: 'forget-promise-on-restart' | 'skip-phase1-on-takeover', s: Scenario, max: number): number {
+  for (let seed = 1; seed <= max; seed++) {
+    const { violation } = runChaos(seed, { ...s, config: { ...s.config, plantedBug: bug } });
+    if (violation !== null && !violation.startsWith('no progress')) return seed;
+  }
+  return assert.fail(`${bug} not caught in seeds 1..${max}`);
+}
+
+test('planted bug forget-promise-on-restart is caught within 60 seeds of crash-heavy chaos', () => {
+  const seed = caughtWithin('forget-promise-on-restart', { members: 3, steps: 1500, loss: 0.05, dup: 0.05, crashes: true, crashRate: 0.05, snapshots: false }, 60);
+  console.log(`forget-promise-on-restart caught at seed ${seed}`);
+});
+
+test('planted bug skip-phase1-on-takeover is caught within 10 seeds of chaos', () => {
+  const seed = caughtWithin('skip-phase1-on-takeover', { members: 3, steps: 1500, loss: 0.05, dup: 0.05, crashes: true, snapshots: false }, 10);
+  console.log(`skip-phase1-on-takeover caught at seed ${seed}`);
 });
