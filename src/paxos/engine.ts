@@ -180,8 +180,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   /** A fully received snapshot waiting for its mark to be durable (see beginInstall). */
   private installing: { readonly m: SnapshotMessage; readonly gapBefore: number; mark: Ready<PaxosMessage> | null } | null = null;
   /** Forwarded read requests waiting for the leader's answer. */
-  private readonly forwardedReads = new Set<number>();
-  /** Counts of dropped messages by reason, for the driver's metrics. */
+  private readonly forwardedReads = new Map<number, number>();
+  /** Counts of dropped messages by reason (a fixed set of strings), for metrics and tests. */
   readonly dropped = new Map<string, number>();
 
   // The next Ready under construction.
@@ -257,6 +257,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   tick(): void {
     this.ticks++;
     this.forwardedThisTick = 0;
+    if (this.ticks % this.cfg.electionTicks === 0) this.expireForwardedReads();
     if (this.lead !== null) {
       this.tickLeader(this.lead);
       return;
@@ -341,7 +342,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     }
     if (this.leader === null) return { type: 'rejected', reason: 'no-leader', leader: null };
     if (this.forwardedReads.size >= PENDING_READS_MAX) return { type: 'rejected', reason: 'too-many-uncommitted', leader: this.leader };
-    this.forwardedReads.add(requestId);
+    this.forwardedReads.set(requestId, this.ticks);
     this.send({ type: 'read-index', from: this.id, to: this.leader, requestId }, 'before');
     return { type: 'pending' };
   }
@@ -558,14 +559,14 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (msg.from === this.id) return 'from this member';
     switch (msg.type) {
       case 'decided':
-        if (msg.ballot !== NO_BALLOT && !ballotOwnedBy(msg.ballot, msg.from)) return `decided: ballot ${msg.ballot} does not belong to ${msg.from}`;
+        if (msg.ballot !== NO_BALLOT && !ballotOwnedBy(msg.ballot, msg.from)) return 'decided: ballot not owned by its sender';
         break;
       case 'prepare':
       case 'accept':
       case 'heartbeat':
       case 'snapshot':
       case 'timeout-now':
-        if (!ballotOwnedBy(msg.ballot, msg.from)) return `${msg.type}: ballot ${msg.ballot} does not belong to ${msg.from}`;
+        if (!ballotOwnedBy(msg.ballot, msg.from)) return `${msg.type}: ballot not owned by its sender`;
         break;
       case 'promise':
       case 'nack':
@@ -682,8 +683,17 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.lead = null;
   }
 
+  /** A forwarded read whose answer was lost is given up after two election timeouts. */
+  private expireForwardedReads(): void {
+    for (const [id, since] of this.forwardedReads) {
+      if (this.ticks - since < 2 * this.cfg.electionTicks) continue;
+      this.forwardedReads.delete(id);
+      this.readsDroppedOut.push(id);
+    }
+  }
+
   private dropForwardedReads(): void {
-    for (const id of this.forwardedReads) this.readsDroppedOut.push(id);
+    for (const id of this.forwardedReads.keys()) this.readsDroppedOut.push(id);
     this.forwardedReads.clear();
   }
 
@@ -897,18 +907,20 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   private onAccept(m: AcceptMessage): StepResult {
     if (!this.followLeader(m.from, m.ballot)) return { type: 'ok' };
-    let refused = false;
+    // A repairing member refuses the slots it lost and acknowledges the run after them.
+    let firstAcked = m.entries.length > 0 ? m.entries[0]!.index : 0;
     for (const e of m.entries) {
       if (e.index <= this.commit || e.index <= this.snapshotIndex()) continue; // decided here already
       if (e.index <= this.repairUntil) {
-        refused = true;
+        firstAcked = e.index + 1;
         continue;
       }
       this.storeEntry(e);
     }
     this.advanceCommitFrom(m.ballot, m.commit);
-    if (m.entries.length > 0 && !refused) {
-      const reply: AcceptedMessage = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, fromSlot: m.entries[0]!.index, throughSlot: m.entries[m.entries.length - 1]!.index, commit: this.commit };
+    const last = m.entries.length > 0 ? m.entries[m.entries.length - 1]!.index : 0;
+    if (m.entries.length > 0 && firstAcked <= last) {
+      const reply: AcceptedMessage = { type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, fromSlot: firstAcked, throughSlot: last, commit: this.commit };
       this.send(reply, 'after');
     }
     return { type: 'ok' };
