@@ -217,11 +217,12 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       throw e;
     }
     this.log.deleteThrough(snapIndex);
+    this.lastSlot = snapIndex;
     for (const e of durable.entries) {
       assert(e.index > snapIndex, `durable entry ${e.index} at or below the snapshot ${snapIndex}`);
       this.log.set(e.index, e);
+      if (e.index > this.lastSlot) this.lastSlot = e.index;
     }
-    this.lastSlot = Math.max(snapIndex, ...durable.entries.map((e) => e.index));
     this.promised = this.cfg.plantedBug === 'forget-promise-on-restart' ? { ballot: NO_BALLOT, node: null } : (hs?.promised ?? { ballot: NO_BALLOT, node: null });
     this.maxSeen = this.promised.ballot;
     this.repairUntil = Math.max(hs?.repairUntil ?? 0, durable.repairUntil ?? 0);
@@ -233,6 +234,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     while (commit < hsCommit && this.log.has(commit + 1)) commit++;
     if (commit < hsCommit) this.reportGapUntil = Math.max(this.reportGapUntil, hsCommit);
     this.commit = commit;
+    this.persistedCommit = commit;
+    if (this.repairUntil <= commit) this.repairUntil = 0;
+    if (this.reportGapUntil <= commit) this.reportGapUntil = 0;
 
     this.configs =
       hs !== null
