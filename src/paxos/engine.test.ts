@@ -550,3 +550,23 @@ test('configuration entries carry the ConfigChange in the shared encoding', () =
   assert.ok(cfg !== undefined);
   assert.deepEqual(cfg.data, encodeConfigChange(change));
 });
+
+test('snapshot install keeps accepted values: a durable mark first, then install and re-write', () => {
+  const b = makeBallot(1, n1);
+  const f = engine(n2, durable(voters3, { entries: [entry(6, b, 'six'), entry(7, b, 'seven')] }));
+  const data = utf8('0123456789');
+  const meta = { index: logIndex(5), term: b, config: simpleConfig(voters3), sizeBytes: data.length, crc32c: 0 };
+  f.step({ type: 'snapshot', from: n1, to: n2, ballot: b, snapshotChunk: { meta, offset: 0, data, crc32c: 0, last: true }, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 });
+  const mark = f.ready();
+  assert.equal(mark.snapshotInstall, null, 'nothing installed before the mark is durable');
+  assert.ok(mark.hardState !== null && decodeHardState(mark.hardState).reportGapUntil === 7, 'the mark covers the retained slots');
+  // A crash now: the restarted member promises nothing until it has caught up.
+  const crashed = engine(n2, durable(voters3, { hardState: mark.hardState, entries: [] }));
+  assert.equal(crashed.step({ type: 'prepare', from: n3, to: n2, ballot: makeBallot(9, n3), fromSlot: 1, transfer: false }).type, 'dropped');
+  f.advance(mark);
+  const install = drain(f);
+  assert.equal(install.snapshotInstall?.index, 5);
+  assert.deepEqual(install.entries.map(text), ['six', 'seven'], 'written again after the log store reset');
+  assert.equal(decodeHardState(install.hardState!).reportGapUntil, 0, 'the mark is cleared with them');
+  assert.ok(install.messages.some((m) => m.type === 'snapshot-ack'));
+});
