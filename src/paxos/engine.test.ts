@@ -570,3 +570,20 @@ test('snapshot install keeps accepted values: a durable mark first, then install
   assert.equal(decodeHardState(install.hardState!).reportGapUntil, 0, 'the mark is cleared with them');
   assert.ok(install.messages.some((m) => m.type === 'snapshot-ack'));
 });
+
+test('a member joining with no configuration never runs phase 1 before the leader tells it the configuration', () => {
+  const n4 = memberId(4);
+  const j = engine(n4, durable([]));
+  for (let i = 0; i < 100; i++) j.tick();
+  assert.equal(j.status().role, 'follower');
+  assert.equal(drain(j).messages.filter((m) => m.type === 'prepare').length, 0);
+  // Decided values up to the leader's commit index, with the leader's configurations: now it knows.
+  const b = makeBallot(1, n1);
+  const config = simpleConfig([n1, n2, n3, n4]);
+  j.step({ type: 'decided', from: n1, to: n4, ballot: b, entries: [entry(1, b, 'x')], commit: 1, configs: [{ effectiveSlot: 1, config }], configsValidFrom: 1 });
+  drain(j);
+  assert.deepEqual(j.status().config.voters, config.voters);
+  j.step({ type: 'prepare', from: n2, to: n4, ballot: makeBallot(2, n2), fromSlot: 2, transfer: false });
+  for (let i = 0; i < 100 && j.status().role !== 'candidate'; i++) j.tick();
+  assert.equal(j.status().role, 'candidate', 'a voter that knows its configuration may campaign');
+});

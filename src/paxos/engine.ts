@@ -142,6 +142,8 @@ interface Receiving {
 }
 
 const EMPTY = new Uint8Array(0);
+/** `configsValidFrom` of a member that has not learned its cluster's configurations yet. */
+const CONFIGS_UNKNOWN = Number.MAX_SAFE_INTEGER;
 
 export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   readonly id: NodeId;
@@ -238,12 +240,15 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.repairUntil <= commit) this.repairUntil = 0;
     if (this.reportGapUntil <= commit) this.reportGapUntil = 0;
 
+    // A member joining a running cluster starts with no voters: it knows no configuration until
+    // the leader tells it (catch-up or snapshot), and it runs no phase 1 before that.
+    const joining = hs === null && durable.snapshot === null && durable.initialConfig.voters.length === 0;
     this.configs =
       hs !== null
         ? new ConfigHistory(hs.configs, hs.configsValidFrom)
-        : new ConfigHistory([{ effectiveSlot: 1, config: durable.snapshot?.config ?? durable.initialConfig }], snapIndex + 1);
+        : new ConfigHistory([{ effectiveSlot: 1, config: durable.snapshot?.config ?? durable.initialConfig }], joining ? CONFIGS_UNKNOWN : snapIndex + 1);
     // Flexible quorums are validated up front (a member joining with no configuration yet waits to learn one).
-    for (const e of this.configs.all) if (e.config.voters.length > 0) quorumSizes(this.cfg, e.config.voters.length);
+    if (this.configs.validFrom !== CONFIGS_UNKNOWN) for (const e of this.configs.all) if (e.config.voters.length > 0) quorumSizes(this.cfg, e.config.voters.length);
     // Re-execute config entries between the snapshot and the commit index (idempotent).
     for (let s = snapIndex + 1; s <= this.commit; s++) this.executeConfig(s, this.log.get(s)!);
 
@@ -648,9 +653,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     return { leader: this.leader, role: this.role, term: this.currentBallot() };
   }
 
-  /** May this member run phase 1: a voter for the open slots, with a faithful log. */
+  /** May this member run phase 1: a voter for the open slots, with a faithful log and known configurations. */
   private promotable(): boolean {
-    return isVoter(this.configs.at(this.commit + 1), this.id) && !this.repairing() && this.reportGapUntil === 0;
+    return this.configs.validFrom <= this.commit + 1 && isVoter(this.configs.at(this.commit + 1), this.id) && !this.repairing() && this.reportGapUntil === 0;
   }
 
   private repairing(): boolean {
@@ -993,7 +998,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   }
 
   private executeConfig(slot: number, e: Entry): void {
-    if (e.kind !== 'config') return;
+    // Without a known starting configuration, executing changes would only invent one.
+    if (e.kind !== 'config' || this.configs.validFrom === CONFIGS_UNKNOWN) return;
     if (this.tryExecuteConfig(this.configs, slot, e)) this.hardStateDirty = true;
   }
 

@@ -35,6 +35,8 @@ function property(name: string, s: Scenario): void {
 property('safety under loss, duplication and reordering (3 members)', { members: 3, steps: 1500, loss: 0.1, dup: 0.1, crashes: false, snapshots: false });
 property('safety with crashes and restarts (5 members)', { members: 5, steps: 1500, loss: 0.05, dup: 0.05, crashes: true, snapshots: false });
 property('safety with snapshots and compaction (3 members)', { members: 3, steps: 1500, loss: 0.05, dup: 0.05, crashes: true, snapshots: true });
+property('safety with membership changes during the run (3 voters + 2 spares)', { members: 3, steps: 2000, loss: 0.05, dup: 0.05, crashes: true, snapshots: true, spares: 2, reconfigRate: 0.01 });
+property('safety with membership changes and flexible quorums |Q2|=2 (4 voters + 2 spares)', { members: 4, steps: 2000, loss: 0.05, dup: 0.05, crashes: true, snapshots: true, spares: 2, reconfigRate: 0.01, config: { phase2QuorumSize: 2 } });
 property('safety with flexible quorums |Q1|=4, |Q2|=2 (5 members)', { members: 5, steps: 1500, loss: 0.05, dup: 0.05, crashes: false, snapshots: false, config: { phase1QuorumSize: 4, phase2QuorumSize: 2 } });
 
 test('the chaos runner finds nothing on a fixed seed and reports progress', () => {
