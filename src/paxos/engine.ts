@@ -404,7 +404,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       this.readStatesOut.length > 0 ||
       this.readsDroppedOut.length > 0 ||
       this.handedOut < this.commit ||
-      !softEqual(this.lastSoft, this.softState())
+      this.lastSoft.leader !== this.leader ||
+      this.lastSoft.role !== this.role ||
+      this.lastSoft.term !== this.currentBallot()
     );
   }
 
@@ -1440,7 +1442,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
    */
   private leaderRead(lead: Leadership, requestId: number, origin: NodeId | null): void {
     const index = lead.nextSlot - 1;
-    if (this.cfg.leaseReads && this.leaseHeld(lead)) {
+    // No lease while a transfer is under way: the target's prepare overrides leader stickiness.
+    if (this.cfg.leaseReads && lead.transfer === null && this.leaseHeld(lead)) {
       this.answerRead({ round: 0, index, requestId, origin });
       return;
     }
