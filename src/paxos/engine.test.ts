@@ -587,3 +587,16 @@ test('a member joining with no configuration never runs phase 1 before the leade
   for (let i = 0; i < 100 && j.status().role !== 'candidate'; i++) j.tick();
   assert.equal(j.status().role, 'candidate', 'a voter that knows its configuration may campaign');
 });
+
+test('no lease read while leadership is being transferred (the target may already be deciding)', () => {
+  const net = new PaxosTestNetwork({ members: 3, seed: 24, config: { leaseReads: true } });
+  const l = net.electLeader();
+  net.tickAll(1);
+  net.stabilize();
+  const target = net.ids.find((id) => id !== l)!;
+  net.isolate(target); // the transfer cannot complete, so it stays under way
+  assert.deepEqual(net.engine(l).transferLeadership(target), { type: 'started' });
+  net.engine(l).readIndex(2);
+  net.process(l);
+  assert.equal(net.member(l).readStates.length, 0, 'a quorum round is needed');
+});
