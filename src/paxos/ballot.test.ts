@@ -41,3 +41,8 @@ test('an acceptor grants a ballot number to one member only (ties between collid
   assert.ok(ballotGrantable(p, makeBallot(5, b), b));
   assert.ok(!ballotGrantable(p, makeBallot(3, b), b));
 });
+
+test('members 1447 and 2176 share an ordinal (the property tests rely on it)', () => {
+  assert.equal(ballotOrdinal(memberId(1447)), ballotOrdinal(memberId(2176)));
+  assert.equal(makeBallot(3, memberId(1447)), makeBallot(3, memberId(2176)));
+});

@@ -27,6 +27,8 @@ export interface Scenario {
    * then uses the executed logs only, since quorums change from slot to slot.
    */
   readonly spares?: number;
+  /** Voter id numbers instead of 1..members. */
+  readonly memberNumbers?: readonly number[];
   readonly reconfigRate?: number;
 }
 
@@ -41,8 +43,14 @@ export interface ChaosResult {
 export function runChaos(seed: number, s: Scenario, configFor?: (id: string) => Partial<Omit<PaxosConfig, 'id'>>, debug?: (net: PaxosTestNetwork) => void): ChaosResult {
   const crashRate = s.crashes ? (s.crashRate ?? 0.03) : 0;
   const partitionRate = s.partitionRate ?? 0.01;
-  const net = new PaxosTestNetwork({ members: s.members, seed, ...(s.config ? { config: s.config } : {}), ...(configFor ? { configFor } : {}) });
-  for (let i = 0; i < (s.spares ?? 0); i++) net.addMember(memberId(s.members + i + 1), simpleConfig([]));
+  const net = new PaxosTestNetwork({
+    members: s.members,
+    seed,
+    ...(s.memberNumbers ? { memberNumbers: s.memberNumbers } : {}),
+    ...(s.config ? { config: s.config } : {}),
+    ...(configFor ? { configFor } : {}),
+  });
+  for (let i = 0; i < (s.spares ?? 0); i++) net.addMember(memberId(100_000 + i), simpleConfig([]));
   const total = net.ids.length;
   const reconfigRate = s.reconfigRate ?? 0;
   const rnd = new SeededRandom(seed * 7919 + 1);

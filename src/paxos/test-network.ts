@@ -62,6 +62,8 @@ export interface NetworkOptions {
   readonly config?: Partial<Omit<PaxosConfig, 'id'>>;
   /** Per-member overrides (for planted bugs on one member). */
   readonly configFor?: (id: NodeId) => Partial<Omit<PaxosConfig, 'id'>>;
+  /** The numbers of the voters' ids (default 1..members), e.g. to make two ballot ordinals collide. */
+  readonly memberNumbers?: readonly number[];
   /** Pass every message through encodeMessage/decodeMessage (default true). */
   readonly wire?: boolean;
 }
@@ -97,7 +99,7 @@ export class PaxosTestNetwork {
   constructor(options: NetworkOptions) {
     this.options = options;
     this.random = new SeededRandom(options.seed ?? 1);
-    const voters = Array.from({ length: options.members }, (_, i) => memberId(i + 1));
+    const voters = (options.memberNumbers ?? Array.from({ length: options.members }, (_, i) => i + 1)).map(memberId);
     const learners = Array.from({ length: options.learners ?? 0 }, (_, i) => memberId(options.members + i + 1));
     this.ids = [...voters, ...learners];
     this.initialConfig = simpleConfig(voters, learners);
