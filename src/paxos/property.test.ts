@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runChaos, type Scenario } from './test-chaos.js';
 
-const SEEDS_PER_PROPERTY = Number(process.env.PAXOS_PROPERTY_RUNS ?? 40);
+const SEEDS_PER_PROPERTY = Number(process.env.PAXOS_PROPERTY_RUNS ?? 25);
 
 function property(name: string, s: Scenario): void {
   test(name, () => {
