@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
+import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
@@ -9,5 +10,6 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   simCommand,
   lbCommand,
+  raidCommand,
   versionCommand,
 ];
