@@ -158,6 +158,34 @@ export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
 export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
 
 // ---------------------------------------------------------------------------------------------
+// Multi-Paxos (src/paxos).
+
+/**
+ * α of the α-window: a configuration decided in slot i governs slots from i + α on, and a leader
+ * never proposes slot s before every slot up to s − α is decided (its pipeline window). A protocol
+ * constant: every member must use the same value.
+ */
+export const PAXOS_ALPHA_SLOTS = 256;
+/** Accepted entries one Promise carries; a longer report continues with another Prepare from the next slot. */
+export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
+/** Heartbeat intervals without an Accepted reply from a peer before the leader resends its open slots. */
+export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
+/** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
+export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
+/**
+ * Configurations (with the slot each takes effect) kept in the hard state: those of every slot
+ * after the snapshot, so a snapshot sent to a peer carries them. Past this bound only the ones
+ * after the commit index are kept (one change at a time needs two).
+ */
+export const PAXOS_CONFIG_HISTORY_MAX = 16;
+/**
+ * Slots the commit index may move before the hard state is rewritten for it alone. The commit
+ * index in the hard state only saves a restarted member from relearning decided slots, so it may
+ * lag; everything safety rests on (the promise, repair marks, configurations) is written at once.
+ */
+export const PAXOS_COMMIT_PERSIST_STRIDE_SLOTS = 64;
+/** Bits of a ballot number below the round: the member's ordinal. */
+export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -223,6 +251,11 @@ assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit 
 assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
 assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
 assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
+assert(PAXOS_ALPHA_SLOTS >= 2, 'the alpha window holds a config entry and the slot after it');
+assert(PAXOS_ALPHA_SLOTS <= INFLIGHT_MESSAGES_MAX * ENTRIES_PER_MESSAGE_MAX, 'a window of slots fits in the pipeline');
+assert(PAXOS_PROMISE_ENTRIES_MAX <= ENTRIES_PER_MESSAGE_MAX, 'a promise is an ordinary-sized message');
+assert(PAXOS_CONFIG_HISTORY_MAX >= 2, 'the config in force and the one decided but not yet in force');
+assert(PAXOS_BALLOT_ORDINAL_BITS <= 20, 'ballot rounds keep at least 2^33 values below 2^53');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
