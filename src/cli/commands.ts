@@ -3,6 +3,7 @@ import { lbCommand } from './cmd-lb.js';
 import { serveCommand } from './cmd-serve.js';
 import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
+import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
@@ -13,5 +14,6 @@ export const COMMANDS: readonly Command[] = [
   simCommand,
   lbCommand,
   raidCommand,
+  storageCheckCommand,
   versionCommand,
 ];
