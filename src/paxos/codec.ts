@@ -7,8 +7,8 @@ import { assertNever } from '../core/assert.js';
 import { ByteReader, ByteWriter } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
 import { type NodeId, isNodeId, logIndex, term } from '../core/ids.js';
-import { ENTRIES_PER_MESSAGE_MAX, LEARNERS_MAX, MEMBERS_MAX, MESSAGE_BYTES_MAX, PAXOS_CONFIG_HISTORY_MAX, REQUEST_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
-import type { ConfigChange, ConfigChangeOp, ConfigState, Entry, EntryKind, SnapshotChunk, SnapshotMeta } from '../consensus/types.js';
+import { ENTRIES_PER_MESSAGE_MAX, LEARNERS_MAX, MEMBERS_MAX, MESSAGE_BYTES_MAX, PAXOS_CONFIG_HISTORY_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
+import type { ConfigState, Entry, EntryKind, SnapshotChunk, SnapshotMeta } from '../consensus/types.js';
 import { type Ballot, type Promised } from './ballot.js';
 import type { ConfigEpoch } from './membership.js';
 import type { PaxosMessage, PaxosMessageType } from './messages.js';
@@ -16,7 +16,6 @@ import type { PaxosMessage, PaxosMessageType } from './messages.js';
 const MESSAGE_VERSION = 1;
 const HARD_STATE_MAGIC = 0x50; // 'P': a Raft hard state (or garbage) fails here, not later.
 const HARD_STATE_VERSION = 1;
-const CONFIG_CHANGE_VERSION = 1;
 /** Request ids and read indexes are safe integers; so are slots and ballots. */
 const FORWARD_BATCH_MAX = ENTRIES_PER_MESSAGE_MAX;
 
@@ -431,35 +430,5 @@ export function decodeHardState(bytes: Uint8Array): PaxosHardState {
 // ---------------------------------------------------------------------------------------------
 // Configuration entries.
 
-const OP_TYPES: readonly ConfigChangeOp['type'][] = ['add-voter', 'add-learner', 'remove'];
-
-export function encodeConfigChange(c: ConfigChange): Uint8Array {
-  const w = new ByteWriter(64);
-  w.u8(CONFIG_CHANGE_VERSION);
-  w.varint(c.ops.length);
-  for (const op of c.ops) {
-    w.u8(OP_TYPES.indexOf(op.type));
-    writeNodeId(w, op.node);
-  }
-  w.bool(c.joint === true);
-  w.bytes(c.context);
-  return w.finish().slice();
-}
-
-export function decodeConfigChange(bytes: Uint8Array): ConfigChange {
-  const r = new ByteReader(bytes);
-  const version = r.u8('version');
-  if (version !== CONFIG_CHANGE_VERSION) throw new DecodeError(`config change version ${version}, expected ${CONFIG_CHANGE_VERSION}`);
-  const n = r.varint('op count');
-  if (n > MEMBERS_MAX) throw new DecodeError(`config change with ${n} ops, at most ${MEMBERS_MAX}`);
-  const ops: ConfigChangeOp[] = [];
-  for (let i = 0; i < n; i++) {
-    const type = OP_TYPES[r.u8('op type')];
-    if (type === undefined) throw new DecodeError('unknown config change op');
-    ops.push({ type, node: readNodeId(r, 'op member') });
-  }
-  const joint = r.bool('joint');
-  const context = r.bytes(REQUEST_BYTES_MAX, 'context').slice();
-  r.done('config change');
-  return joint ? { ops, joint, context } : { ops, context };
-}
+// The shared encoding (src/consensus/config-change-codec.ts): a `config` entry's data is exactly one.
+export { encodeConfigChange, decodeConfigChange } from '../consensus/config-change-codec.js';

@@ -84,6 +84,8 @@ interface Peer {
   snapshot: { meta: SnapshotMeta; offset: number } | null;
   /** The highest heartbeat round this peer acknowledged. */
   ackedRound: number;
+  /** The commit index last sent to this peer (on an accept or a heartbeat). */
+  commitSent: number;
 }
 
 /** A read waiting for a heartbeat round to confirm the leader's ballot at a quorum. */
@@ -412,9 +414,12 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   ready(): Ready<PaxosMessage> {
     assert(this.inFlight === null, 'ready() called again before advance()');
-    if (this.lead !== null && this.lead.acceptsPending) {
-      this.lead.acceptsPending = false;
-      this.leaderSendAccepts(this.lead);
+    if (this.lead !== null) {
+      if (this.lead.acceptsPending) {
+        this.lead.acceptsPending = false;
+        this.leaderSendAccepts(this.lead);
+      }
+      this.leaderSendCommit(this.lead);
     }
     const soft = this.softState();
     const install = this.snapshotInstallOut;
@@ -821,7 +826,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     wanted.delete(this.id);
     for (const node of wanted) {
       if (!lead.peers.has(node)) {
-        lead.peers.set(node, { next: this.commit + 1, inflight: 0, lastAcceptedTick: this.ticks, commit: 0, recentActive: true, catchupUntilTick: 0, snapshot: null, ackedRound: 0 });
+        lead.peers.set(node, { next: this.commit + 1, inflight: 0, lastAcceptedTick: this.ticks, commit: 0, recentActive: true, catchupUntilTick: 0, snapshot: null, ackedRound: 0, commitSent: 0 });
       }
     }
     for (const node of [...lead.peers.keys()]) if (!wanted.has(node)) lead.peers.delete(node);
@@ -1230,6 +1235,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     lead.roundTick.delete(lead.round - PAXOS_CATCHUP_TIMEOUT_HEARTBEATS * 4);
     for (const node of lead.peers.keys()) {
       this.send({ type: 'heartbeat', from: this.id, to: node, ballot: lead.ballot, commit: this.commit, round: lead.round }, 'before');
+      lead.peers.get(node)!.commitSent = this.commit;
     }
     this.confirmRounds(lead);
   }
@@ -1256,6 +1262,20 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       peer.inflight++;
       // Accepts claim nothing about our own disk, so they go out while it writes (Raft §10.2.1).
       this.send({ type: 'accept', from: this.id, to: node, ballot: lead.ballot, entries, commit: this.commit }, 'before');
+      peer.commitSent = this.commit;
+    }
+  }
+
+  /**
+   * Tells every peer that has not heard it yet that the commit index moved, with an accept of no
+   * slots (no reply expected), when no accept of this Ready carries it. Without it a follower
+   * would apply, and answer the client who wrote through it, only at the next heartbeat.
+   */
+  private leaderSendCommit(lead: Leadership): void {
+    for (const [node, peer] of lead.peers) {
+      if (peer.commitSent >= this.commit) continue;
+      peer.commitSent = this.commit;
+      this.send({ type: 'accept', from: this.id, to: node, ballot: lead.ballot, entries: [], commit: this.commit }, 'before');
     }
   }
 

@@ -14,34 +14,14 @@
  * is skipped by every member alike rather than crashing anyone.
  */
 import { ByteReader, ByteWriter } from '../core/bytes.js';
-import { DecodeError } from '../core/errors.js';
 import type { NodeId } from '../core/ids.js';
-import { LEARNERS_MAX, MEMBERS_MAX, RAFT_ENTRY_BYTES_MAX } from '../core/limits.js';
+import { LEARNERS_MAX, MEMBERS_MAX } from '../core/limits.js';
 import { assertNever } from '../core/assert.js';
+import { readConfigChange, writeConfigChange } from '../consensus/config-change-codec.js';
 import type { ConfigChange, ConfigChangeOp, ConfigState } from '../consensus/types.js';
-import { readConfigState, readNodeId, writeConfigState, writeNodeId } from './codec.js';
+import { readConfigState, writeConfigState } from './codec.js';
 
-const CONFIG_CHANGE_VERSION = 1;
-const OP_TYPES: readonly ConfigChangeOp['type'][] = ['add-voter', 'add-learner', 'remove'];
-
-export function encodeConfigChange(c: ConfigChange): Uint8Array {
-  const w = new ByteWriter(32 + c.ops.length * 9 + c.context.length);
-  w.u8(CONFIG_CHANGE_VERSION).u8(c.joint === undefined ? 0 : c.joint ? 2 : 1).varint(c.ops.length);
-  for (const op of c.ops) {
-    w.u8(OP_TYPES.indexOf(op.type));
-    writeNodeId(w, op.node);
-  }
-  w.bytes(c.context);
-  return w.finish();
-}
-
-/** Throws DecodeError on malformed bytes. */
-export function decodeConfigChange(bytes: Uint8Array): ConfigChange {
-  const r = new ByteReader(bytes);
-  const change = readConfigChange(r);
-  r.done('config change');
-  return change;
-}
+export { encodeConfigChange, decodeConfigChange } from '../consensus/config-change-codec.js';
 
 /** What a `config` log entry holds: the change, and the configuration it leads to. */
 export interface ConfigEntry {
@@ -51,7 +31,7 @@ export interface ConfigEntry {
 
 export function encodeConfigEntry(e: ConfigEntry): Uint8Array {
   const w = new ByteWriter(64 + e.change.ops.length * 9 + e.change.context.length + 8 * MEMBERS_MAX);
-  w.raw(encodeConfigChange(e.change));
+  writeConfigChange(w, e.change);
   writeConfigState(w, e.config);
   return w.finish();
 }
@@ -63,24 +43,6 @@ export function decodeConfigEntry(bytes: Uint8Array): ConfigEntry {
   const config = readConfigState(r);
   r.done('config entry');
   return { change, config };
-}
-
-function readConfigChange(r: ByteReader): ConfigChange {
-  const version = r.u8('config change version');
-  if (version !== CONFIG_CHANGE_VERSION) throw new DecodeError(`config change version ${version} unknown`);
-  const jointTag = r.u8('joint');
-  if (jointTag > 2) throw new DecodeError(`config change joint flag ${jointTag} invalid`);
-  const n = r.varint('op count');
-  if (n > MEMBERS_MAX) throw new DecodeError(`config change: ${n} ops exceed ${MEMBERS_MAX}`);
-  const ops: ConfigChangeOp[] = [];
-  for (let i = 0; i < n; i++) {
-    const tag = r.u8('op type');
-    const type = OP_TYPES[tag];
-    if (type === undefined) throw new DecodeError(`config change op type ${tag} unknown`);
-    ops.push({ type, node: readNodeId(r, 'op node') });
-  }
-  const context = r.bytes(RAFT_ENTRY_BYTES_MAX, 'config change context').slice();
-  return jointTag === 0 ? { ops, context } : { ops, joint: jointTag === 2, context };
 }
 
 export type ConfigChangeResult =

@@ -27,6 +27,8 @@ import { clusterIdFor, memberIdFor } from './member-id.js';
 
 export const BOOTSTRAP_FILE = 'bootstrap';
 
+const NO_CONFIG: ConfigState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+
 export interface Bootstrap {
   readonly clusterId: ClusterId;
   readonly memberId: NodeId;
@@ -138,7 +140,11 @@ async function fromCluster(config: ServerConfig, logger: Logger): Promise<Bootst
       memberId: self.id,
       protocol: d.protocol,
       members: d.members,
-      config: d.config,
+      // Raft config entries carry the configuration they lead to, so a joining Raft member may start
+      // from the cluster's current one. A Multi-Paxos member must start knowing no configuration:
+      // which one governs a slot depends on decisions it has not learned yet (the α-window), so it
+      // learns them from the leader's catch-up or snapshot and never campaigns before that.
+      config: d.protocol === 'paxos' ? NO_CONFIG : d.config,
     };
   }
   throw new ConfigError(`--initial-cluster-state existing: no member of the cluster answered (${errors.join('; ')})`);

@@ -3,9 +3,11 @@
  * that engine's config entries and bulk messages look. Everything else in the member is the same
  * for both protocols.
  */
+import { assertNever } from '../core/assert.js';
 import type { NodeId } from '../core/ids.js';
 import type { ConfigChange, ConsensusEngine, DurableState, EngineMessage } from '../consensus/types.js';
 import type { Random } from '../env/random.js';
+import { PAXOS_PLANTED_BUGS, PaxosEngine, PaxosError, decodeConfigChange as decodePaxosConfigChange, defaultPaxosConfig, type PaxosPlantedBug } from '../paxos/index.js';
 import { RaftEngine, decodeConfigEntry, defaultRaftConfig, validateRaftConfig, PLANTED_BUGS, type PlantedBug } from '../raft/index.js';
 import { ConfigError, type ServerConfig } from './config.js';
 
@@ -17,14 +19,20 @@ export interface EngineBundle {
   readonly tickMs: number;
 }
 
+/** Planted bugs the server itself implements, for either protocol (TESTING ONLY). */
+const SERVER_PLANTED_BUGS = ['stale-reads'] as const;
+
 export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config: ServerConfig; durable: DurableState; random: Random }): EngineBundle {
+  // One tick per heartbeat; the election timeout in whole heartbeats (at least 3, which both
+  // engines need to tell a slow heartbeat from a dead leader).
   const tickMs = o.config.heartbeatIntervalMs;
-  const electionTicks = Math.max(2, Math.round(o.config.electionTimeoutMs / tickMs));
+  const electionTicks = Math.max(3, Math.round(o.config.electionTimeoutMs / tickMs));
+  const bug = o.config.unsafePlantedBug;
+  const engineBug = bug === '' || (SERVER_PLANTED_BUGS as readonly string[]).includes(bug) ? null : bug;
   switch (o.protocol) {
     case 'raft': {
-      const bug = o.config.unsafePlantedBug;
-      if (bug !== '' && bug !== 'stale-reads' && !(PLANTED_BUGS as readonly string[]).includes(bug)) {
-        throw new ConfigError(`--unsafe-planted-bug ${bug} is unknown for raft; known: stale-reads, ${PLANTED_BUGS.join(', ')}`);
+      if (engineBug !== null && !(PLANTED_BUGS as readonly string[]).includes(engineBug)) {
+        throw new ConfigError(`--unsafe-planted-bug ${bug} is unknown for raft; known: ${[...SERVER_PLANTED_BUGS, ...PLANTED_BUGS].join(', ')}`);
       }
       const rc = {
         ...defaultRaftConfig(o.id),
@@ -33,7 +41,7 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
         preVote: o.config.preVote,
         checkQuorum: true,
         leaseReads: o.config.leaseReads,
-        ...(bug !== '' && bug !== 'stale-reads' ? { plantedBug: bug as PlantedBug } : {}),
+        ...(engineBug !== null ? { plantedBug: engineBug as PlantedBug } : {}),
       };
       validateRaftConfig(rc);
       return {
@@ -42,7 +50,33 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
         tickMs,
       };
     }
-    case 'paxos':
-      throw new ConfigError('--consensus paxos is not available in this build yet');
+    case 'paxos': {
+      if (engineBug !== null && !(PAXOS_PLANTED_BUGS as readonly string[]).includes(engineBug)) {
+        throw new ConfigError(`--unsafe-planted-bug ${bug} is unknown for paxos; known: ${[...SERVER_PLANTED_BUGS, ...PAXOS_PLANTED_BUGS].join(', ')}`);
+      }
+      const pc = {
+        ...defaultPaxosConfig(o.id),
+        heartbeatTicks: 1,
+        electionTicks,
+        // Accepted for symmetry with Raft; leader stickiness plays pre-vote's part (docs/paxos.md).
+        preVote: o.config.preVote,
+        checkQuorum: true,
+        leaseReads: o.config.leaseReads,
+        ...(engineBug !== null ? { plantedBug: engineBug as PaxosPlantedBug } : {}),
+      };
+      try {
+        return {
+          engine: new PaxosEngine(pc, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>,
+          decodeConfigChange: decodePaxosConfigChange,
+          tickMs,
+        };
+      } catch (e) {
+        // Options the operator can fix are a configuration error; a bad hard state is not.
+        if (e instanceof PaxosError && (e.code === 'invalid-config' || e.code === 'invalid-quorums')) throw new ConfigError(e.message);
+        throw e;
+      }
+    }
+    default:
+      return assertNever(o.protocol);
   }
 }
