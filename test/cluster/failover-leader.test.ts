@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ELECTION_MS, count, get, leaderName, put, putAnywhere, startCluster, waitFor } from './harness.js';
+import { count, ELECTION_MS, get, leaderName, PROTOCOLS, put, putAnywhere, startCluster, waitFor } from './harness.js';
 
-test('kill -9 of the leader under a write load: a new leader serves quickly, no acknowledged write is lost, the member catches up', async () => {
-  const t = await startCluster();
+for (const consensus of PROTOCOLS) test(`${consensus}: kill -9 of the leader under a write load: a new leader serves quickly, no acknowledged write is lost, the member catches up`, async () => {
+  const t = await startCluster({ consensus });
   try {
     const names = t.cluster.names;
     const acked = new Set<string>();
@@ -59,8 +59,8 @@ test('kill -9 of the leader under a write load: a new leader serves quickly, no 
   }
 });
 
-test('SIGSTOP of the leader: the others elect a new leader; after SIGCONT the old leader steps down and serves no stale read', async () => {
-  const t = await startCluster();
+for (const consensus of PROTOCOLS) test(`${consensus}: SIGSTOP of the leader: the others elect a new leader; after SIGCONT the old leader steps down and serves no stale read`, async () => {
+  const t = await startCluster({ consensus });
   try {
     await putAnywhere(t, 'reg', 'v1');
     const leader = await waitFor('a leader', () => leaderName(t));

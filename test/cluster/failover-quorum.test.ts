@@ -1,10 +1,10 @@
 /** Failover on real processes (issue 5): losing a follower, a minority, a majority; losing a disk. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { count, get, leaderName, put, putAnywhere, startCluster, waitFor } from './harness.js';
+import { count, get, leaderName, PROTOCOLS, put, putAnywhere, startCluster, waitFor } from './harness.js';
 
-test('kill -9 of a follower, then of a majority: writes stop, and resume with nothing lost when they return', async () => {
-  const t = await startCluster();
+for (const consensus of PROTOCOLS) test(`${consensus}: kill -9 of a follower, then of a majority: writes stop, and resume with nothing lost when they return`, async () => {
+  const t = await startCluster({ consensus });
   try {
     for (let i = 0; i < 20; i++) await putAnywhere(t, `a/${i}`, 'x');
     const leader = await waitFor('a leader', () => leaderName(t));
@@ -27,8 +27,8 @@ test('kill -9 of a follower, then of a majority: writes stop, and resume with no
   }
 });
 
-test('a member whose data was removed while it was down rejoins by snapshot', async () => {
-  const t = await startCluster({ args: ['--snapshot-count', '50'] });
+for (const consensus of PROTOCOLS) test(`${consensus}: a member whose data was removed while it was down rejoins by snapshot`, async () => {
+  const t = await startCluster({ consensus, args: ['--snapshot-count', '50'] });
   try {
     const [a, , victim] = t.cluster.names as [string, string, string];
     for (let i = 0; i < 150; i++) await putAnywhere(t, `s/${i}`, `v${i}`);

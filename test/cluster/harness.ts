@@ -12,6 +12,19 @@ import { localClusterOnFreePorts, type LocalCluster } from '../../src/server/loc
 export const HEARTBEAT_MS = 50;
 export const ELECTION_MS = 500;
 
+export type Consensus = 'raft' | 'paxos';
+
+/**
+ * The protocols the real-process tests run under: both by default, each scenario once per
+ * protocol; BULWARK_TEST_CONSENSUS=raft (or paxos) narrows a run to one.
+ */
+export const PROTOCOLS: readonly Consensus[] = (() => {
+  const only = process.env['BULWARK_TEST_CONSENSUS'];
+  if (only === undefined || only === '') return ['raft', 'paxos'];
+  if (only !== 'raft' && only !== 'paxos') throw new Error(`BULWARK_TEST_CONSENSUS must be raft or paxos, got ${only}`);
+  return [only];
+})();
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -22,12 +35,15 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-cluster-'));
+export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string>; consensus?: Consensus } = {}): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), `bulwark-cluster-${o.consensus ?? 'raft'}-`));
   const cluster = await localClusterOnFreePorts({
     dir,
     size: o.size ?? 3,
-    extraArgs: ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--log-level', 'info', ...(o.args ?? [])],
+    extraArgs: [
+      '--consensus', o.consensus ?? 'raft',
+      '--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--log-level', 'info', ...(o.args ?? []),
+    ],
     ...(o.env === undefined ? {} : { env: o.env }),
   });
   const channels = new Map<string, GrpcChannel>();

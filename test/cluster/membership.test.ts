@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ClusterService, MaintenanceService } from '../../src/api/proto/generated/etcdserverpb.js';
 import { freePorts } from '../../src/server/local-cluster.js';
-import { count, leaderName, putAnywhere, startCluster, waitFor } from './harness.js';
+import { count, leaderName, PROTOCOLS, putAnywhere, startCluster, waitFor } from './harness.js';
 
-test('add a learner, catch up by snapshot, promote, move leadership to it, remove the leader', async () => {
-  const t = await startCluster({ args: ['--snapshot-count', '50'] });
+for (const consensus of PROTOCOLS) test(`${consensus}: add a learner, catch up by snapshot, promote, move leadership to it, remove the leader`, async () => {
+  const t = await startCluster({ consensus, args: ['--snapshot-count', '50'] });
   try {
     for (let i = 0; i < 200; i++) await putAnywhere(t, `m/${i}`, 'x');
     const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
