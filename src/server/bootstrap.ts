@@ -4,7 +4,10 @@
  *
  *   data directory  --initial-cluster-state  what happens
  *   has 'bootstrap'  (ignored)               restart: identity and initial membership from the file
- *   empty            new                     ids derived from --initial-cluster and the token, as etcd does
+ *   empty            new                     ids derived from --initial-cluster and the token, as etcd does;
+ *                                            peers already running are asked whether the cluster has
+ *                                            history (then this member lost its disk) and which protocol
+ *                                            it runs
  *   empty            existing                ask the members listed in --initial-cluster to describe
  *                                            the cluster; find this member there by its peer URLs
  *                                            (a member added with MemberAdd at runtime)
@@ -75,17 +78,49 @@ function decodeBootstrap(bytes: Uint8Array, where: string): Bootstrap {
   }
 }
 
-export async function resolveBootstrap(config: ServerConfig, disk: Disk, logger: Logger): Promise<{ bootstrap: Bootstrap; fresh: boolean }> {
+export interface ResolvedBootstrap {
+  readonly bootstrap: Bootstrap;
+  /** The data directory was new. */
+  readonly fresh: boolean;
+  /**
+   * Set when the data directory is new but the cluster already has history (see
+   * rejoinRepairIndex): the member must not vote until its log reaches this index.
+   */
+  readonly rejoinRepairUntil: LogIndex | null;
+}
+
+/**
+ * Decides who this member is (see the table above). Every refusal — above all a protocol that is
+ * not the cluster's — happens before anything is written, so the operator can fix the flag and
+ * start again on the same directory.
+ */
+export async function resolveBootstrap(config: ServerConfig, disk: Disk, logger: Logger): Promise<ResolvedBootstrap> {
   if ((await disk.stat(BOOTSTRAP_FILE)) !== null) {
     const b = decodeBootstrap(await disk.readFile(BOOTSTRAP_FILE), disk.name);
     if (b.protocol !== config.consensus) {
-      throw new ConfigError(`data directory ${disk.name} belongs to a cluster running ${b.protocol}, but --consensus is ${config.consensus}; start this member with --consensus ${b.protocol}`);
+      throw new ConfigError(
+        `data directory ${disk.name} belongs to a cluster running ${b.protocol}, but --consensus is ${config.consensus}; a cluster keeps the protocol it was created with: start this member with --consensus ${b.protocol}`,
+      );
     }
-    return { bootstrap: b, fresh: false };
+    return { bootstrap: b, fresh: false, rejoinRepairUntil: null };
   }
-  const b = config.initialClusterState === 'new' ? fromFlags(config) : await fromCluster(config, logger);
+  let b: Bootstrap;
+  let rejoinRepairUntil: LogIndex | null = null;
+  if (config.initialClusterState === 'new') {
+    b = fromFlags(config);
+    rejoinRepairUntil = rejoinRepairIndex(config, b, await describePeers(config), logger);
+  } else {
+    b = await fromCluster(config, logger);
+  }
   await writeFileAtomic(disk, BOOTSTRAP_FILE, encodeBootstrap(b));
-  return { bootstrap: b, fresh: true };
+  return { bootstrap: b, fresh: true, rejoinRepairUntil };
+}
+
+/** The message for a member whose --consensus is not its cluster's. */
+function otherProtocol(o: { clusterId: ClusterId; where: string; runs: 'raft' | 'paxos'; configured: 'raft' | 'paxos' }): ConfigError {
+  return new ConfigError(
+    `cluster ${o.clusterId} (asked at ${o.where}) runs ${o.runs}, but this member is configured with --consensus ${o.configured}; a member cannot join a cluster of the other protocol: start it with --consensus ${o.runs}`,
+  );
 }
 
 function fromFlags(config: ServerConfig): Bootstrap {
@@ -125,6 +160,7 @@ async function fromCluster(config: ServerConfig, logger: Logger): Promise<Bootst
       errors.push(`${url}: ${(e as Error).message}`);
       continue;
     }
+    if (d.protocol !== config.consensus) throw otherProtocol({ clusterId: d.clusterId, where: url, runs: d.protocol, configured: config.consensus });
     const self = d.members.find((m) => m.peerUrls.some((u) => mine.has(u)));
     if (self === undefined) {
       throw new ConfigError(
@@ -132,9 +168,6 @@ async function fromCluster(config: ServerConfig, logger: Logger): Promise<Bootst
       );
     }
     logger.info('joining an existing cluster', { clusterId: d.clusterId, memberId: self.id, askedAt: url, protocol: d.protocol });
-    if (d.protocol !== config.consensus) {
-      throw new ConfigError(`cluster ${d.clusterId} runs ${d.protocol}, but this member is configured with --consensus ${config.consensus}; a member cannot join a cluster of the other protocol (start it with --consensus ${d.protocol})`);
-    }
     return {
       clusterId: d.clusterId,
       memberId: self.id,
@@ -150,24 +183,35 @@ async function fromCluster(config: ServerConfig, logger: Logger): Promise<Bootst
   throw new ConfigError(`--initial-cluster-state existing: no member of the cluster answered (${errors.join('; ')})`);
 }
 
-/**
- * A member whose data directory is new but whose peers already hold a history has lost its disk
- * (or was wiped): whatever it voted or acknowledged before is gone. Asks the peers how far the
- * cluster has committed; the member then neither votes nor campaigns until its log gets there
- * (the same rule as after corruption, DurableState.repairUntil). Null when no peer has history.
- */
-export async function rejoinRepairIndex(config: ServerConfig, logger: Logger): Promise<LogIndex | null> {
+/** What the other members of --initial-cluster that are running say about their cluster (by URL). */
+async function describePeers(config: ServerConfig): Promise<{ url: string; d: ClusterDescription }[]> {
   const others = config.initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerUrls);
   const answers = await Promise.all(
     others.map(async (url) => {
       try {
-        return decodeClusterDescription(await queryCluster(parsePeerUrl(url), REJOIN_QUERY_TIMEOUT_MS)).commitIndex;
+        return { url, d: decodeClusterDescription(await queryCluster(parsePeerUrl(url), REJOIN_QUERY_TIMEOUT_MS)) };
       } catch {
-        return 0;
+        return null; // not running yet, as is usual when a cluster starts
       }
     }),
   );
-  const highest = Math.max(0, ...answers);
+  return answers.filter((a): a is { url: string; d: ClusterDescription } => a !== null);
+}
+
+/**
+ * A member whose data directory is new but whose peers already hold a history has lost its disk
+ * (or was wiped): whatever it voted or acknowledged before is gone. The peers say how far the
+ * cluster has committed; the member then neither votes nor campaigns until its log gets there
+ * (the same rule as after corruption, DurableState.repairUntil). Null when no peer has history.
+ * Throws when a peer of this very cluster runs the other protocol.
+ */
+function rejoinRepairIndex(config: ServerConfig, b: Bootstrap, peers: readonly { url: string; d: ClusterDescription }[], logger: Logger): LogIndex | null {
+  let highest = 0;
+  for (const { url, d } of peers) {
+    if (d.clusterId !== b.clusterId) continue; // another cluster's member at that address: the transport refuses it
+    if (d.protocol !== config.consensus) throw otherProtocol({ clusterId: d.clusterId, where: url, runs: d.protocol, configured: config.consensus });
+    highest = Math.max(highest, d.commitIndex);
+  }
   if (highest <= 0) return null;
   logger.warn('this member starts with an empty data directory in a cluster that already has history: it will not vote until it has caught up', { commitIndex: highest });
   return logIndex(highest);

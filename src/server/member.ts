@@ -26,7 +26,7 @@ import type { ApplyResult } from '../kv/results.js';
 import { TcpTransport, parsePeerUrl, type PeerStats } from '../transport/tcp-transport.js';
 import type { PeerAddress } from '../transport/peer-link.js';
 import { openStorage, type OpenedStorage } from '../wal/index.js';
-import { encodeClusterDescription, rejoinRepairIndex, resolveBootstrap, type Bootstrap } from './bootstrap.js';
+import { encodeClusterDescription, resolveBootstrap, type Bootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
 import { ServerError, type ServerErrorCode } from './errors.js';
@@ -156,7 +156,7 @@ export class Member {
   /** Opens the data directory, recovers, and builds the member (not yet serving). */
   static async open(o: MemberOptions): Promise<Member> {
     const logger = o.env.logger;
-    const { bootstrap, fresh } = await resolveBootstrap(o.config, o.disk, logger);
+    const { bootstrap, fresh, rejoinRepairUntil } = await resolveBootstrap(o.config, o.disk, logger);
     const storage = await openStorage(o.disk, {
       identity: { clusterId: bootstrap.clusterId, memberId: bootstrap.memberId, protocol: bootstrap.protocol },
       create: fresh,
@@ -173,8 +173,7 @@ export class Member {
       alarm: r.alarm,
     });
     if (r.alarm === 'CORRUPT') logger.error('damaged data found on disk: this member will not vote until it is repaired from its peers', { row: r.row });
-    const rejoin = fresh && o.config.initialClusterState === 'new' ? await rejoinRepairIndex(o.config, logger) : null;
-    return new Member(o, bootstrap, storage, rejoin);
+    return new Member(o, bootstrap, storage, rejoinRepairUntil);
   }
 
   async start(): Promise<PeerAddress[]> {

@@ -92,7 +92,7 @@ export function checkHello(
   }
   if (h.to !== self.id) return { reason: 'recipient', message: `peer ${h.from} dialed member ${h.to}, but this is ${self.id}` };
   if (h.protocol !== self.protocol) {
-    return { reason: 'protocol', message: `peer ${h.from} runs ${h.protocol}, this cluster runs ${self.protocol}` };
+    return { reason: 'protocol', message: `peer ${h.from} runs ${h.protocol}, this cluster runs ${self.protocol}: start that member with --consensus ${self.protocol}` };
   }
   if (!self.isKnownMember(h.from)) return { reason: 'unknown-member', message: `${h.from} is not a member of cluster ${self.clusterId}` };
   return null;
