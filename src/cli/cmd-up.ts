@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalCluster, type LocalMemberSpec } from '../server/local-cluster.js';
@@ -15,7 +15,7 @@ that port + 1, so etcdctl's default endpoint (127.0.0.1:2379) reaches the first 
 Flags:
   --data-dir <dir>     where the members keep their data (default ./.bulwark)
   --members <n>        number of members, 1 to 7 (default 3)
-  --consensus <p>      raft or paxos, for a new cluster (default raft)
+  --consensus <p>      raft or paxos, for a new cluster (default raft); a resumed cluster keeps its own
   --raid <level>       keep each member's data on a RAID volume: 1 or 5
   --disks <n>          directories per member's RAID volume (default 3 for --raid 5, 2 for --raid 1)
   --base-port <port>   client port of the first member (default 2379)
@@ -35,7 +35,7 @@ export const upCommand: Command = {
       options: {
         'data-dir': { type: 'string', default: '.bulwark' },
         members: { type: 'string', default: '3' },
-        consensus: { type: 'string', default: 'raft' },
+        consensus: { type: 'string' },
         raid: { type: 'string' },
         disks: { type: 'string' },
         'base-port': { type: 'string', default: '2379' },
@@ -45,7 +45,6 @@ export const upCommand: Command = {
     });
     const n = Number(values.members);
     if (!Number.isInteger(n) || n < 1 || n > 7) throw new UsageError(`--members must be between 1 and 7, got ${values.members}`);
-    if (values.consensus !== 'raft' && values.consensus !== 'paxos') throw new UsageError(`--consensus must be raft or paxos, got ${values.consensus}`);
     const basePort = Number(values['base-port']);
     if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 10000 * (n - 1) + 1 > 65535) {
       throw new UsageError(`--base-port ${values['base-port']} leaves no room for ${n} members`);
@@ -67,19 +66,24 @@ export const upCommand: Command = {
       peerPorts: [basePort + 10000 * i + 1],
     }));
     const resuming = existsSync(resolve(dir, 'm1'));
+    const consensus = chooseConsensus(dir, resuming, values.consensus);
     let stopping = false;
     const cluster = new LocalCluster({
       dir,
       members,
       token: 'bulwark-up',
-      extraArgs: ['--consensus', values.consensus, ...extra],
+      extraArgs: ['--consensus', consensus, ...extra],
       output: values.verbose ? 'inherit' : 'files',
       ...(raid === undefined ? {} : { raid }),
       onExit: (name, code, signal) => {
         if (!stopping) process.stderr.write(`member ${name} exited (${signal ?? `code ${code}`}); see ${cluster.logFile(name)}\n`);
       },
     });
-    process.stdout.write(`${resuming ? 'Resuming' : 'Starting'} a ${n}-member Bulwark cluster (${values.consensus}) in ${dir}\n`);
+    process.stdout.write(`${resuming ? 'Resuming' : 'Starting'} a ${n}-member Bulwark cluster (${consensus}) in ${dir}\n`);
+    if (!resuming) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(resolve(dir, UP_FILE), `${JSON.stringify({ consensus })}\n`);
+    }
     await cluster.startAll();
     const stop = async (): Promise<void> => {
       if (stopping) return;
@@ -126,3 +130,27 @@ export const upCommand: Command = {
     return 0;
   },
 };
+
+/** What `bulwark up` remembers about the cluster it created in a directory. */
+const UP_FILE = 'up.json';
+
+/**
+ * The protocol to run: a new cluster's is the flag's (raft by default); a resumed cluster keeps
+ * the one it was created with, and a flag that says otherwise is refused here, with what to do,
+ * rather than by every member.
+ */
+function chooseConsensus(dir: string, resuming: boolean, flag: string | undefined): 'raft' | 'paxos' {
+  if (flag !== undefined && flag !== 'raft' && flag !== 'paxos') throw new UsageError(`--consensus must be raft or paxos, got ${flag}`);
+  if (!resuming) return flag ?? 'raft';
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(readFileSync(resolve(dir, UP_FILE), 'utf8')) as { consensus?: unknown }).consensus;
+  } catch {
+    recorded = undefined; // created by an older `bulwark up`: trust the flag
+  }
+  if (recorded !== 'raft' && recorded !== 'paxos') return flag ?? 'raft';
+  if (flag !== undefined && flag !== recorded) {
+    throw new UsageError(`the cluster in ${dir} runs ${recorded}; a cluster keeps the protocol it was created with. Run without --consensus (or with --consensus ${recorded}) to resume it, or choose another --data-dir for a new ${flag} cluster`);
+  }
+  return recorded;
+}
