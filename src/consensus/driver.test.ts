@@ -37,10 +37,13 @@ class FakeEngine implements ConsensusEngine<Msg> {
   private last = 0;
   private outstanding: Ready<Msg> | null = null;
   readonly log: string[];
+  ticks = 0;
   constructor(log: string[]) {
     this.log = log;
   }
-  tick(): void {}
+  tick(): void {
+    this.ticks++;
+  }
   step(): { type: 'ok' } {
     return { type: 'ok' };
   }
@@ -128,7 +131,7 @@ const noTimers: Clock = {
   sleep: () => new Promise(() => {}),
 };
 
-function harness(options: { snapshotEveryEntries?: number } = {}) {
+function harness(options: { snapshotEveryEntries?: number; clock?: Clock; tickCatchUpMax?: number } = {}) {
   const log: string[] = [];
   const io = new ManualIo(log);
   const medium = new MemoryMedium();
@@ -153,9 +156,10 @@ function harness(options: { snapshotEveryEntries?: number } = {}) {
     snapshotStore,
     stateMachine: sm,
     transport,
-    clock: noTimers,
+    clock: options.clock ?? noTimers,
     logger: nullLogger,
     tickMs: 10,
+    ...(options.tickCatchUpMax === undefined ? {} : { tickCatchUpMax: options.tickCatchUpMax }),
     snapshotEveryEntries: options.snapshotEveryEntries ?? 0,
     snapshotsKeep: 2,
     onFatal: (e) => fatal.push(e),
@@ -294,5 +298,60 @@ test('a read state waits until its index is applied', async () => {
   await h.io.drain();
   assert.equal(h.sm.appliedIndex, 3); // the empty proposal, then two puts
   assert.deepEqual(h.reads, [1]);
+  await h.driver.stop();
+});
+
+/** A clock the test moves by hand; the driver's tick timer fires only when the test says. */
+function manualClock(): { clock: Clock; nowMs: number; fire(): void } {
+  let interval: (() => void) | null = null;
+  const m: { clock: Clock; nowMs: number; fire(): void } = {
+    nowMs: 0,
+    clock: {
+      nowMs: () => m.nowMs,
+      wallMs: () => m.nowMs,
+      setTimeout: (): Timer => ({ cancel() {} }),
+      setInterval: (fn: () => void): Timer => {
+        interval = fn;
+        return { cancel: () => (interval = null) };
+      },
+      sleep: () => new Promise<void>(() => {}),
+    },
+    fire: () => interval?.(),
+  };
+  return m;
+}
+
+test('after a pause the engine is given the ticks it missed, bounded, before the next input', async () => {
+  const c = manualClock();
+  const h = harness({ clock: c.clock, tickCatchUpMax: 20 });
+  await h.driver.start();
+  c.nowMs = 10;
+  c.fire();
+  assert.equal(h.engine.ticks, 1, 'on time: one tick per timer firing');
+  c.nowMs = 15;
+  h.driver.readIndex(1);
+  assert.equal(h.engine.ticks, 1, 'less than a tick late: nothing extra');
+  c.nowMs = 100; // the process was paused: 9 ticks missed
+  h.driver.readIndex(2);
+  assert.equal(h.engine.ticks, 10, 'the missed ticks come before the read reaches the engine');
+  c.nowMs = 1000; // a long pause: at most tickCatchUpMax, the rest forgiven
+  h.driver.propose(put(1));
+  assert.equal(h.engine.ticks, 30);
+  assert.equal(h.driver.counters.ticksCaughtUp, 29);
+  c.nowMs = 1010;
+  c.fire();
+  assert.equal(h.engine.ticks, 31, 'back to one tick per firing');
+  await h.io.drain();
+  await h.driver.stop();
+});
+
+test('without tickCatchUpMax the engine ticks once per timer firing, whatever the clock says', async () => {
+  const c = manualClock();
+  const h = harness({ clock: c.clock });
+  await h.driver.start();
+  c.nowMs = 1000;
+  h.driver.readIndex(1);
+  c.fire();
+  assert.equal(h.engine.ticks, 1);
   await h.driver.stop();
 });

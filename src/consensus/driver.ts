@@ -58,6 +58,13 @@ export interface DriverOptions<M extends EngineMessage, R> {
   readonly logger: Logger;
   /** Milliseconds per engine tick. */
   readonly tickMs: number;
+  /**
+   * When the clock shows the driver more than a tick behind (the process was paused, or the event
+   * loop blocked), deliver up to this many missed ticks before the next input, so the engine's idea
+   * of time — leases, check-quorum — does not stand still across the pause. 0 (the default) ticks
+   * once per timer firing, whatever the clock says.
+   */
+  readonly tickCatchUpMax?: number;
   /** Take a snapshot after this many entries applied since the last one; 0 never. */
   readonly snapshotEveryEntries: number;
   /** Snapshots kept on disk after a new one is saved. */
@@ -83,6 +90,8 @@ export interface DriverCounters {
   snapshotChunksReceived: number;
   readStatesDelivered: number;
   readsDropped: number;
+  /** Ticks delivered late because the clock showed the driver behind (a paused process). */
+  ticksCaughtUp: number;
 }
 
 type DriverState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -103,10 +112,14 @@ export class Driver<M extends EngineMessage, R> {
     snapshotChunksReceived: 0,
     readStatesDelivered: 0,
     readsDropped: 0,
+    ticksCaughtUp: 0,
   };
 
   private state: DriverState = 'created';
   private ticker: Timer | null = null;
+  /** When ticking started, and ticks delivered since (see tickCatchUpMax). */
+  private tickEpochMs = 0;
+  private ticksDelivered = 0;
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
   private snapshotTask: Promise<void> | null = null;
@@ -143,6 +156,8 @@ export class Driver<M extends EngineMessage, R> {
     this.durableLastIndex = this.o.engine.status().lastIndex;
     this.state = 'running';
     this.o.transport.onMessage((m) => this.receive(m));
+    this.tickEpochMs = this.o.clock.nowMs();
+    this.ticksDelivered = 0;
     this.ticker = this.o.clock.setInterval(() => this.tick(), this.o.tickMs);
     this.kick();
   }
@@ -171,6 +186,7 @@ export class Driver<M extends EngineMessage, R> {
 
   propose(data: Uint8Array): ProposeResult {
     this.assertRunning();
+    this.catchUpTicks();
     const r = this.o.engine.propose(data);
     this.kick();
     return r;
@@ -178,6 +194,7 @@ export class Driver<M extends EngineMessage, R> {
 
   proposeConfigChange(change: ConfigChange): ProposeResult {
     this.assertRunning();
+    this.catchUpTicks();
     const r = this.o.engine.proposeConfigChange(change);
     this.kick();
     return r;
@@ -185,6 +202,7 @@ export class Driver<M extends EngineMessage, R> {
 
   readIndex(requestId: number): ReadIndexResult {
     this.assertRunning();
+    this.catchUpTicks();
     const r = this.o.engine.readIndex(requestId);
     this.kick();
     return r;
@@ -192,6 +210,7 @@ export class Driver<M extends EngineMessage, R> {
 
   transferLeadership(to: NodeId): TransferResult {
     this.assertRunning();
+    this.catchUpTicks();
     const r = this.o.engine.transferLeadership(to);
     this.kick();
     return r;
@@ -204,11 +223,27 @@ export class Driver<M extends EngineMessage, R> {
   private tick(): void {
     if (this.state !== 'running') return;
     this.o.engine.tick();
+    this.ticksDelivered++;
+    this.catchUpTicks();
     this.kick();
+  }
+
+  /** Delivers the ticks the clock says were missed, when more than one was (see tickCatchUpMax). */
+  private catchUpTicks(): void {
+    const max = this.o.tickCatchUpMax ?? 0;
+    if (max === 0) return;
+    const owed = Math.floor((this.o.clock.nowMs() - this.tickEpochMs) / this.o.tickMs) - this.ticksDelivered;
+    if (owed < 2) return;
+    const n = Math.min(owed, max);
+    for (let i = 0; i < n; i++) this.o.engine.tick();
+    this.counters.ticksCaughtUp += n;
+    // Ticks beyond the bound are forgiven: the engine has seen enough time pass to act on it.
+    this.ticksDelivered += owed;
   }
 
   private receive(m: M): void {
     if (this.state !== 'running') return;
+    this.catchUpTicks();
     this.counters.messagesReceived++;
     const r = this.o.engine.step(m);
     if (r.type === 'dropped') this.counters.messagesDropped[r.reason] = (this.counters.messagesDropped[r.reason] ?? 0) + 1;

@@ -17,6 +17,11 @@ export interface EngineBundle {
   readonly decodeConfigChange: (data: Uint8Array) => ConfigChange;
   /** Milliseconds per engine tick. */
   readonly tickMs: number;
+  /**
+   * Missed ticks the driver delivers after a pause (DriverOptions.tickCatchUpMax): two election
+   * timeouts, enough for a paused leader to see its lease and its quorum lapse before it answers.
+   */
+  readonly tickCatchUpMax: number;
 }
 
 /** Planted bugs the server itself implements, for either protocol (TESTING ONLY). */
@@ -27,6 +32,7 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
   // engines need to tell a slow heartbeat from a dead leader).
   const tickMs = o.config.heartbeatIntervalMs;
   const electionTicks = Math.max(3, Math.round(o.config.electionTimeoutMs / tickMs));
+  const tickCatchUpMax = 2 * electionTicks;
   const bug = o.config.unsafePlantedBug;
   const engineBug = bug === '' || (SERVER_PLANTED_BUGS as readonly string[]).includes(bug) ? null : bug;
   switch (o.protocol) {
@@ -48,6 +54,7 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
         engine: new RaftEngine(rc, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>,
         decodeConfigChange: (data) => decodeConfigEntry(data).change,
         tickMs,
+        tickCatchUpMax,
       };
     }
     case 'paxos': {
@@ -69,6 +76,7 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
           engine: new PaxosEngine(pc, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>,
           decodeConfigChange: decodePaxosConfigChange,
           tickMs,
+          tickCatchUpMax,
         };
       } catch (e) {
         // Options the operator can fix are a configuration error; a bad hard state is not.

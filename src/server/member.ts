@@ -141,6 +141,7 @@ export class Member {
       clock: env.clock,
       logger: env.logger.child({ component: 'driver' }),
       tickMs: bundle.tickMs,
+      tickCatchUpMax: bundle.tickCatchUpMax,
       snapshotEveryEntries: config.snapshotCount,
       snapshotsKeep: SNAPSHOTS_KEPT,
       onFatal: (e) => this.fatal('the consensus loop stopped on a storage failure', e),
