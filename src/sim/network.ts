@@ -150,6 +150,12 @@ export class SimNetwork {
     this.clogUntilMs.clear();
   }
 
+  /** Cuts one member off from every other (the nemesis aims this at the current leader). */
+  isolate(x: NodeId): string {
+    for (const y of this.members) if (y !== x) this.cutBoth(x, y);
+    return `isolate ${short([x])}`;
+  }
+
   isCut(from: NodeId, to: NodeId): boolean {
     return this.cutLinks.has(`${from}>${to}`);
   }

@@ -28,7 +28,15 @@ export interface FaultParams {
   readonly actionMsMean: number;
   readonly partitionModes: readonly PartitionMode[];
   /** Relative weights of the fault actions. */
-  readonly weights: { readonly partition: number; readonly heal: number; readonly crash: number; readonly restart: number; readonly clog: number };
+  readonly weights: {
+    readonly partition: number;
+    readonly heal: number;
+    readonly crash: number;
+    readonly restart: number;
+    readonly clog: number;
+    /** Cut off whichever member leads now (absent: 0, and the swarm's draws are unchanged). */
+    readonly isolateLeader?: number;
+  };
   readonly restartDelayMsMean: number;
   readonly clogMsMean: number;
   /** At most this many members down at once (a majority may go down: safety must hold anyway). */

@@ -5,7 +5,7 @@
  */
 import type { SimParams } from './params.js';
 
-export const PROFILES = ['swarm', 'crash-in-sync', 'leader-churn', 'storage-faults'] as const;
+export const PROFILES = ['swarm', 'crash-in-sync', 'leader-churn', 'storage-faults', 'leader-isolation'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export function applyProfile(profile: Profile, p: SimParams): SimParams {
@@ -49,6 +49,23 @@ export function applyProfile(profile: Profile, p: SimParams): SimParams {
         node: { ...p.node, crashInSyncRate: 0.05, snapshotEveryEntries: p.node.snapshotEveryEntries === 0 ? 50 : p.node.snapshotEveryEntries },
         faults: { ...p.faults, actionMsMean: electionMs * 3, restartDelayMsMean: electionMs, weights: { ...p.faults.weights, crash: 1, restart: 1 }, downMax: 1 },
         storage: { ...p.storage, kind: 'wal', segmentBytes: 16 * 1024, faultIntensity: 'heavy' },
+      };
+    case 'leader-isolation':
+      // Three members without check-quorum; the nemesis cuts off exactly the leader, which keeps
+      // leading its minority while the others elect a successor, and followers crash and come back
+      // quickly. An acceptor that forgets a promise across a restart then accepts the stale
+      // leader's lower ballot once the cut heals, and two values are chosen for one slot.
+      return {
+        ...p,
+        clusterSize: 3,
+        node: { ...p.node, engine: { ...p.node.engine, checkQuorum: false } },
+        faults: {
+          ...p.faults,
+          actionMsMean: electionMs * 2,
+          weights: { partition: 0, heal: 0.7, crash: 1, restart: 1, clog: 0, isolateLeader: 1 },
+          restartDelayMsMean: electionMs / 4,
+          downMax: 1,
+        },
       };
   }
 }

@@ -305,6 +305,7 @@ class Simulation {
       ['crash', w.crash],
       ['restart', w.restart],
       ['clog', w.clog],
+      ['isolate-leader', w.isolateLeader ?? 0],
     ];
     const total = actions.reduce((s, [, x]) => s + x, 0);
     if (total <= 0) return;
@@ -346,6 +347,24 @@ class Simulation {
         this.stats.restarts++;
         this.loop.trace(`restart ${n.id}`);
         void n.start();
+        return;
+      }
+      case 'isolate-leader': {
+        // The leader of the highest ballot or term among those that think they lead.
+        let leader: SimNode | null = null;
+        let best = -1;
+        for (const n of this.nodes) {
+          const s = n.status();
+          if (s !== null && s.role === 'leader' && s.term > best) {
+            leader = n;
+            best = s.term;
+          }
+        }
+        if (leader === null) return;
+        this.network.heal();
+        const desc = this.network.isolate(leader.id);
+        this.stats.partitions++;
+        this.loop.trace(`${desc} (the leader)`);
         return;
       }
       case 'clog': {
