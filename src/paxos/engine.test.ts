@@ -293,6 +293,29 @@ test('snapshot transfer: a member behind the leader’s compacted log receives t
   assert.deepEqual(net.commands(lagging), net.commands(l));
 });
 
+test('a member that does not lead serves its snapshot to a member that asks to catch up (no leader needed)', () => {
+  // When every member that could lead is behind the others' compaction point, none can finish
+  // phase 1 (PMMC: a leader must learn every earlier decision) until one catches up from a member
+  // that compacted: decided values are true whoever sends them, so any member may serve them.
+  const net = new PaxosTestNetwork({ members: 3, seed: 8 });
+  const l = net.electLeader();
+  const [f, lagging] = net.ids.filter((id) => id !== l) as [NodeId, NodeId];
+  net.isolate(lagging);
+  for (let i = 0; i < 20; i++) net.engine(l).propose(utf8(`c${i}`));
+  net.runUntil(() => net.commands(f).length === 20);
+  const meta = net.snapshot(f);
+  net.engine(l).propose(utf8('after'));
+  net.runUntil(() => net.commands(f).length === 21);
+  net.crash(l);
+  net.heal();
+  net.engine(f).step({ type: 'catchup', from: lagging, to: f, commit: net.engine(lagging).status().commitIndex });
+  net.process(f);
+  net.stabilize(); // no ticks: nobody campaigns, nobody leads
+  assert.equal(net.engine(f).status().role, 'follower');
+  assert.equal(net.member(lagging).store.snapshot?.meta.index, meta.index, 'the snapshot was installed');
+  assert.deepEqual(net.commands(lagging), net.commands(f), 'and the decided values after it followed');
+});
+
 test('a restarted member re-executes its decided log up to the commit index in its hard state, then relearns the rest', () => {
   const net = new PaxosTestNetwork({ members: 3, seed: 9 });
   const l = net.electLeader();

@@ -18,7 +18,7 @@ import { assert, assertNever } from '../core/assert.js';
 import { bytesEqual } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
 import { type NodeId, logIndex } from '../core/ids.js';
-import { FORWARDED_PROPOSALS_MAX, PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS, PAXOS_CATCHUP_TIMEOUT_HEARTBEATS, PAXOS_PROMISE_ENTRIES_MAX, PAXOS_RETRANSMIT_HEARTBEATS, PENDING_READS_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
+import { FORWARDED_PROPOSALS_MAX, MEMBERS_MAX, PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS, PAXOS_CATCHUP_TIMEOUT_HEARTBEATS, PAXOS_PROMISE_ENTRIES_MAX, PAXOS_RETRANSMIT_HEARTBEATS, PENDING_READS_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type {
   ConfigChange,
@@ -141,6 +141,18 @@ interface Phase1 {
 interface Receiving {
   readonly meta: SnapshotMeta;
   nextOffset: number;
+  /** Who sends it: the leader, or (ballot NO_BALLOT) a member serving a catch-up request. */
+  readonly from: NodeId;
+  /** The tick the last chunk arrived. */
+  lastTick: number;
+}
+
+/** A snapshot this member (not leading) sends to a member that asked to catch up. */
+interface Serving {
+  readonly meta: SnapshotMeta;
+  offset: number;
+  /** Given up unless acknowledged by this tick. */
+  untilTick: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -181,6 +193,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private phase1: Phase1 | null = null;
   private lead: Leadership | null = null;
   private receiving: Receiving | null = null;
+  /** Snapshots sent to members that asked to catch up, by member (at most MEMBERS_MAX). */
+  private readonly serving = new Map<NodeId, Serving>();
   /** A fully received snapshot waiting for its mark to be durable (see beginInstall). */
   private installing: { readonly m: SnapshotMessage; readonly gapBefore: number; mark: Ready<PaxosMessage> | null } | null = null;
   /** Forwarded read requests waiting for the leader's answer. */
@@ -268,7 +282,10 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   tick(): void {
     this.ticks++;
     this.forwardedThisTick = 0;
-    if (this.ticks % this.cfg.electionTicks === 0) this.expireForwardedReads();
+    if (this.ticks % this.cfg.electionTicks === 0) {
+      this.expireForwardedReads();
+      for (const [node, sv] of this.serving) if (this.ticks > sv.untilTick) this.serving.delete(node);
+    }
     if (this.lead !== null) {
       this.tickLeader(this.lead);
       return;
@@ -575,12 +592,13 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (msg.from === this.id) return 'from this member';
     switch (msg.type) {
       case 'decided':
-        if (msg.ballot !== NO_BALLOT && !ballotOwnedBy(msg.ballot, msg.from)) return 'decided: ballot not owned by its sender';
+      case 'snapshot':
+        // NO_BALLOT: decided values (or a snapshot of them) served by a member that does not lead.
+        if (msg.ballot !== NO_BALLOT && !ballotOwnedBy(msg.ballot, msg.from)) return `${msg.type}: ballot not owned by its sender`;
         break;
       case 'prepare':
       case 'accept':
       case 'heartbeat':
-      case 'snapshot':
       case 'timeout-now':
         if (!ballotOwnedBy(msg.ballot, msg.from)) return `${msg.type}: ballot not owned by its sender`;
         break;
@@ -881,6 +899,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       report.usable = false;
       report.complete = true;
       this.electionElapsedTicks = -this.random.int(this.cfg.electionTicks);
+      // It has decided more than we have: catch up from it (by snapshot), in case no member
+      // that could lead is ahead of us.
+      this.send({ type: 'catchup', from: this.id, to: m.from, commit: this.commit }, 'before');
       return { type: 'ok' };
     }
     for (const e of m.entries) this.mergeRecovered(p1, e);
@@ -1045,7 +1066,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private onSnapshot(m: SnapshotMessage): StepResult {
     if (this.lead !== null) return this.drop('snapshot: this member leads');
     if (this.installing !== null) return this.drop('snapshot: an install is under way');
-    if (ballotGrantable(this.promised, m.ballot, m.from)) {
+    const fromLeader = m.ballot !== NO_BALLOT;
+    if (fromLeader && ballotGrantable(this.promised, m.ballot, m.from)) {
       if (this.leader !== m.from) this.becomeFollower(m.from, m.ballot);
       this.leaderContactTick = this.ticks;
       this.electionElapsedTicks = 0;
@@ -1056,14 +1078,20 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       this.snapshotAck(m, meta.sizeBytes, true);
       return { type: 'ok' };
     }
-    if (chunk.offset === 0) this.receiving = { meta, nextOffset: 0 };
+    if (chunk.offset === 0) {
+      // The leader's transfer wins; a served one does not cut into another live transfer.
+      const busy = this.receiving !== null && this.receiving.from !== m.from && this.ticks - this.receiving.lastTick < this.cfg.electionTicks;
+      if (busy && !fromLeader) return this.drop('snapshot: receiving another snapshot');
+      this.receiving = { meta, nextOffset: 0, from: m.from, lastTick: this.ticks };
+    }
     const rcv = this.receiving;
-    if (rcv === null || rcv.meta.index !== meta.index || rcv.meta.crc32c !== meta.crc32c || chunk.offset !== rcv.nextOffset) {
-      this.snapshotAck(m, rcv !== null && rcv.meta.index === meta.index ? rcv.nextOffset : 0, false);
+    if (rcv === null || rcv.from !== m.from || rcv.meta.index !== meta.index || rcv.meta.crc32c !== meta.crc32c || chunk.offset !== rcv.nextOffset) {
+      this.snapshotAck(m, rcv !== null && rcv.from === m.from && rcv.meta.index === meta.index ? rcv.nextOffset : 0, false);
       return { type: 'ok' };
     }
     if (this.snapshotChunkOut !== null) return this.drop('snapshot: a chunk is already being written');
     rcv.nextOffset += chunk.data!.length;
+    rcv.lastTick = this.ticks;
     if (!chunk.last) {
       this.snapshotChunkOut = chunk;
       this.snapshotAck(m, rcv.nextOffset, true);
@@ -1134,19 +1162,69 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     for (const v of this.configs.newest.config.voters) if (v !== this.id) this.send({ type: 'catchup', from: this.id, to: v, commit: this.commit }, 'before');
   }
 
-  /** Any member can serve decided values from its log (not a snapshot: that is the leader's job). */
+  /**
+   * Any member serves decided values: from its log, or, when it compacted them, its snapshot. A
+   * member that does not lead must serve snapshots too: when every member that could lead is
+   * behind the others' compaction point, no phase 1 can complete until one of them catches up.
+   */
   private onCatchup(m: CatchupMessage): StepResult {
     if (m.commit >= this.commit) return this.drop('catchup: nothing newer here');
-    if (m.commit + 1 <= this.snapshotIndex()) return this.drop('catchup: compacted here');
+    if (m.commit + 1 <= this.snapshotIndex()) {
+      const peer = this.lead?.peers.get(m.from);
+      if (this.lead !== null && peer !== undefined) {
+        peer.commit = m.commit;
+        this.catchUp(this.lead, m.from, peer);
+        return { type: 'ok' };
+      }
+      return this.serveSnapshot(m.from);
+    }
+    this.sendDecidedFrom(m.from, m.commit);
+    return { type: 'ok' };
+  }
+
+  /** Decided values after `commit`, one bounded batch, as a non-leader (NO_BALLOT). */
+  private sendDecidedFrom(to: NodeId, commit: number): void {
+    if (commit < this.snapshotIndex()) return; // compacted since: the member asks again
     const entries: Entry[] = [];
     let bytes = 0;
-    for (let s = m.commit + 1; s <= this.commit && entries.length < this.cfg.entriesPerMessageMax; s++) {
+    for (let s = commit + 1; s <= this.commit && entries.length < this.cfg.entriesPerMessageMax; s++) {
       const e = this.log.get(s)!;
       if (entries.length > 0 && bytes + e.data.length > this.cfg.messageBytesMax) break;
       entries.push(e);
       bytes += e.data.length;
     }
-    this.send(this.decidedMessage(m.from, NO_BALLOT, entries), 'before');
+    if (entries.length > 0) this.send(this.decidedMessage(to, NO_BALLOT, entries), 'before');
+  }
+
+  private serveSnapshot(to: NodeId): StepResult {
+    const meta = this.snapshot;
+    if (meta === null || this.lead !== null) return this.drop('catchup: compacted here');
+    const cur = this.serving.get(to);
+    if (cur !== undefined && cur.meta.index === meta.index && this.ticks <= cur.untilTick) return { type: 'ok' }; // under way
+    if (cur === undefined && this.serving.size >= MEMBERS_MAX) return this.drop('catchup: serving too many snapshots');
+    const sv: Serving = { meta, offset: 0, untilTick: 0 };
+    this.serving.set(to, sv);
+    this.sendServedChunk(to, sv);
+    return { type: 'ok' };
+  }
+
+  private sendServedChunk(to: NodeId, sv: Serving): void {
+    const length = Math.min(SNAPSHOT_CHUNK_BYTES, sv.meta.sizeBytes - sv.offset);
+    const chunk: SnapshotChunk = { meta: sv.meta, offset: sv.offset, data: null, crc32c: 0, last: sv.offset + length >= sv.meta.sizeBytes };
+    sv.untilTick = this.ticks + this.cfg.heartbeatTicks * PAXOS_CATCHUP_TIMEOUT_HEARTBEATS;
+    this.send({ type: 'snapshot', from: this.id, to, ballot: NO_BALLOT, snapshotChunk: chunk, configs: this.configs.all, configsValidFrom: this.configs.validFrom }, 'before');
+  }
+
+  private onServedSnapshotAck(m: SnapshotAckMessage): StepResult {
+    const sv = this.serving.get(m.from);
+    if (sv === undefined || sv.meta.index !== m.index) return this.drop('snapshot-ack: no transfer');
+    if (m.ok && m.nextOffset >= sv.meta.sizeBytes) {
+      this.serving.delete(m.from);
+      this.sendDecidedFrom(m.from, m.index);
+      return { type: 'ok' };
+    }
+    sv.offset = m.ok ? m.nextOffset : Math.min(m.nextOffset, sv.offset);
+    this.sendServedChunk(m.from, sv);
     return { type: 'ok' };
   }
 
@@ -1415,6 +1493,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   }
 
   private onSnapshotAck(m: SnapshotAckMessage): StepResult {
+    if (m.ballot === NO_BALLOT) return this.onServedSnapshotAck(m);
     const lead = this.lead;
     if (lead === null || m.ballot !== lead.ballot) return this.drop('snapshot-ack: not leading at that ballot');
     const peer = lead.peers.get(m.from);

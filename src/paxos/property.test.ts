@@ -66,3 +66,11 @@ test('planted bug skip-phase1-on-takeover is caught within 10 seeds of chaos', (
   const seed = caughtWithin('skip-phase1-on-takeover', { members: 3, steps: 1500, loss: 0.05, dup: 0.05, crashes: true, snapshots: false }, 10);
   console.log(`skip-phase1-on-takeover caught at seed ${seed}`);
 });
+
+// Found by the flexible-quorum membership property: every member that could lead was behind the
+// others' compaction point, and only the leader served snapshots, so no phase 1 could finish.
+// Members that do not lead now serve their snapshot on a catch-up request.
+test('chaos seed 1975863724 (flexible quorums, membership changes) makes progress after healing', () => {
+  const { violation } = runChaos(1975863724, { members: 4, steps: 2000, loss: 0.05, dup: 0.05, crashes: true, snapshots: true, spares: 2, reconfigRate: 0.01, config: { phase2QuorumSize: 2 } });
+  assert.equal(violation, null);
+});

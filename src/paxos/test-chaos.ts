@@ -100,12 +100,20 @@ export function runChaos(seed: number, s: Scenario, configFor?: (id: string) => 
   net.heal();
   for (const m of net.members.values()) if (!m.up) net.restart(m.id);
   try {
-    const leader = net.electLeader(2000);
+    let leader = net.electLeader(2000);
     net.engine(leader).propose(utf8('final'));
-    // Every member of the leader's configuration executes it (a removed member need not).
-    const config = net.engine(leader).status().config;
-    const members = [...config.voters, ...config.learners];
-    net.runUntil(() => members.every((id) => net.commands(id).includes('final')), 2000);
+    // Every member of the leader's configuration executes it (a removed member need not). A
+    // proposal only its leader accepted is lost when a new leader's phase 1 does not see it, as a
+    // client's would be: propose it again to each new leader, as a client retries.
+    net.runUntil(() => {
+      const now = net.leader();
+      if (now !== null && now !== leader) {
+        leader = now;
+        net.engine(leader).propose(utf8('final'));
+      }
+      const config = net.engine(leader).status().config;
+      return [...config.voters, ...config.learners].every((id) => net.commands(id).includes('final'));
+    }, 2000);
   } catch (e) {
     debug?.(net);
     return { violation: `no progress after healing: ${(e as Error).message}`, executed: executed() };
