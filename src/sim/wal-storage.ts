@@ -49,7 +49,9 @@ export function isStorageFailure(e: unknown): boolean {
 
 type Op =
   | { readonly type: 'append'; readonly entries: readonly Entry[]; readonly replaceSuffix: boolean }
-  | { readonly type: 'hard-state'; readonly hardState: Uint8Array };
+  | { readonly type: 'hard-state'; readonly hardState: Uint8Array }
+  /** A reset to a received snapshot: once durable, no entry of the log is left. */
+  | { readonly type: 'reset'; readonly snapshotIndex: LogIndex };
 
 /** Operations handed to storage and not acknowledged when the member crashed. */
 export type UnacknowledgedOps = readonly Op[];
@@ -57,6 +59,8 @@ export type UnacknowledgedOps = readonly Op[];
 class MirroredLogStore implements LogStore {
   private buffer: Op[] = [];
   private inflight: Op[][] = [];
+  /** A reset handed to the log and not acknowledged yet. */
+  private resetting: Op | null = null;
 
   constructor(
     readonly wal: Wal,
@@ -82,7 +86,7 @@ class MirroredLogStore implements LogStore {
     this.inflight = this.inflight.filter((b) => b !== ops);
     for (const op of ops) {
       if (op.type === 'append') this.medium.appendDurably(op.entries, op.replaceSuffix);
-      else this.medium.hardState = op.hardState;
+      else if (op.type === 'hard-state') this.medium.hardState = op.hardState;
     }
     this.medium.repairUntil = this.wal.pendingRepairUntil ?? 0;
   }
@@ -93,7 +97,9 @@ class MirroredLogStore implements LogStore {
   }
 
   async reset(snapshotIndex: LogIndex): Promise<void> {
+    this.resetting = { type: 'reset', snapshotIndex };
     await this.wal.reset(snapshotIndex);
+    this.resetting = null;
     this.medium.entries.clear();
     this.medium.lastIndex = snapshotIndex;
     this.medium.repairUntil = this.wal.pendingRepairUntil ?? 0;
@@ -108,7 +114,7 @@ class MirroredLogStore implements LogStore {
   }
 
   unacknowledged(): UnacknowledgedOps {
-    return [...this.inflight.flat(), ...this.buffer];
+    return [...this.inflight.flat(), ...this.buffer, ...(this.resetting === null ? [] : [this.resetting])];
   }
 }
 
@@ -215,6 +221,7 @@ function compareWithMirror(mirror: MemoryMedium, unacked: UnacknowledgedOps, dur
   const hardStates: (Uint8Array | null)[] = [mirror.hardState];
   for (const op of unacked) {
     if (op.type === 'hard-state') hardStates.push(op.hardState);
+    else if (op.type === 'reset') touchedFrom = 0; // it may have dropped every entry, or none yet
     else if (op.entries.length > 0) {
       if (op.replaceSuffix) touchedFrom = Math.min(touchedFrom, op.entries[0]!.index);
       for (const e of op.entries) touched.add(e.index);

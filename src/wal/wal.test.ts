@@ -84,6 +84,27 @@ test('segments roll, compaction removes the prefix, reset replaces the log', asy
   await z.wal.close();
 });
 
+test('reset to a snapshot below the last index (a Paxos acceptor keeps values past it): the re-written entries come back whole', async () => {
+  // A snapshot from the leader may end before slots this member accepted; the engine re-writes
+  // them after the reset (docs/paxos.md). Recovery must not mistake the log after the reset for
+  // one with a gap behind the snapshot.
+  const disk = newDisk();
+  const { wal } = await openWal(disk);
+  wal.append([entry(1), entry(2), entry(3), entry(5), entry(7), entry(8)], false);
+  await wal.sync();
+  await wal.reset(logIndex(4));
+  wal.append([entry(5), entry(7), entry(8)], false);
+  await wal.sync();
+  await wal.close();
+  const r = await openWal(disk);
+  assert.equal(r.recovered.compactedThrough, 4);
+  assert.deepEqual(texts(r.recovered.entries), ['5@1:e5', '7@1:e7', '8@1:e8']);
+  assert.equal(r.recovered.report.corrupt, false);
+  assert.equal(r.recovered.repairUntil, null);
+  assert.ok(!r.recovered.report.events.some((e) => e.type === 'head-gap'), JSON.stringify(r.recovered.report.events));
+  await r.wal.close();
+});
+
 test('a failed fsync is fatal and never retried', async () => {
   const disk = newDisk();
   const { wal } = await openWal(disk);

@@ -613,9 +613,9 @@ export class Wal implements LogStore {
    * is durable. So a sealed segment without a successor lost a file, and an unsealed one with an
    * empty successor is a roll a crash interrupted.
    */
-  private async roll(): Promise<void> {
+  private async roll(firstIndex = this.model.lastIndex + 1): Promise<void> {
     const old = this.active;
-    const next: Segment = { segmentId: old.segmentId + 1, firstIndex: this.model.lastIndex + 1, name: '', handle: null };
+    const next: Segment = { segmentId: old.segmentId + 1, firstIndex, name: '', handle: null };
     const name = segmentFileName(next);
     const path = joinPath(this.dir, name);
     const h = await this.disk.open(path, 'create-new');
@@ -650,8 +650,11 @@ export class Wal implements LogStore {
 
   private async resetNow(snapshotIndex: LogIndex): Promise<void> {
     await this.io(async () => {
-      // A fresh segment for the log that starts after the snapshot; every older one goes.
-      await this.roll();
+      // A fresh segment for the log that starts after the snapshot; every older one goes. It starts
+      // right after the snapshot even when the log went further (a Paxos acceptor keeps, and writes
+      // again, values accepted past it): recovery takes a segment that starts later than the
+      // compaction point for one whose predecessors were lost.
+      await this.roll(Math.min(this.model.lastIndex, snapshotIndex) + 1);
       this.model.reset(snapshotIndex);
       const b = new BatchBuilder();
       b.reset(snapshotIndex);
