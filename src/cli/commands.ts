@@ -1,5 +1,13 @@
 import type { Command } from './command.js';
+import { lbCommand } from './cmd-lb.js';
+import { simCommand } from './cmd-sim.js';
+import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  simCommand,
+  lbCommand,
+  versionCommand,
+];

@@ -44,6 +44,46 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
+// HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
+// by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
+// windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
+
+/** The SETTINGS_MAX_FRAME_SIZE we advertise: the largest frame we accept (the protocol minimum). */
+export const H2_FRAME_BYTES_MAX = 16 * 1024;
+/** Receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE we advertise). */
+export const H2_STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Receive window of the whole connection (raised from 64 KiB by a WINDOW_UPDATE at start). */
+export const H2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Streams a peer may have open on one connection at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const H2_CONCURRENT_STREAMS_MAX = 1024;
+/** Decoded header list of one HEADERS block (SETTINGS_MAX_HEADER_LIST_SIZE): gRPC metadata. */
+export const H2_HEADER_LIST_BYTES_MAX = 64 * 1024;
+/** Compressed header block accumulated over HEADERS + CONTINUATION frames. */
+export const H2_HEADER_BLOCK_BYTES_MAX = 64 * 1024;
+/** HPACK dynamic table size, ours to decode and the cap on the one we encode with. */
+export const H2_HPACK_TABLE_BYTES = 4096;
+/** Bytes queued on one stream waiting for flow-control window before `write` makes the writer wait. */
+export const H2_STREAM_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
+/** Bytes written to a socket but not yet taken by the kernel before we stop reading from the peer. */
+export const H2_OUTPUT_BYTES_MAX = 8 * 1024 * 1024;
+/** Frames that do no work (PING, SETTINGS, empty DATA, PRIORITY, unknown) between two that do. */
+export const H2_IDLE_FRAMES_MAX = 10_000;
+/** Streams the peer may reset beyond those that completed normally (rapid-reset defence). */
+export const H2_RESET_STREAMS_EXCESS_MAX = 1000;
+/** Time a server gives in-flight streams to finish after GOAWAY before closing the connection. */
+export const H2_SHUTDOWN_GRACE_MS = 10_000;
+/** Time a new connection on the shared port has to send its first bytes. */
+export const H2_FIRST_BYTES_TIMEOUT_MS = 10_000;
+/** gRPC message a server accepts: etcd's --max-request-bytes plus etcd's 512 KiB of gRPC overhead. */
+export const GRPC_SERVER_RECEIVE_MESSAGE_BYTES_MAX = REQUEST_BYTES_MAX + 512 * 1024;
+/** gRPC message our client accepts by default (etcd's clients allow 2 GiB; a snapshot chunk is small). */
+export const GRPC_CLIENT_RECEIVE_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** Calls a client channel holds while the server's stream limit is reached. */
+export const GRPC_CLIENT_PENDING_CALLS_MAX = 16 * 1024;
+/** Time a client channel waits for a TCP connection before failing calls with UNAVAILABLE. */
+export const GRPC_CONNECT_TIMEOUT_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
 // Relationships.
 
 assert(KEY_BYTES_MAX <= REQUEST_BYTES_MAX, 'a key fits in a request');
@@ -51,6 +91,170 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+
+// ---------------------------------------------------------------------------------------------
+// Peer transport (src/transport).
+
+/** Largest frame a member accepts from a peer: one append message or snapshot chunk plus headroom. */
+export const PEER_FRAME_BYTES_MAX = 4 * 1024 * 1024;
+/** Bytes queued for one peer lane before further messages are dropped (the protocols retransmit). */
+export const PEER_QUEUE_BYTES_MAX = 16 * 1024 * 1024;
+/** Interval of link liveness pings, which also measure the round-trip time. */
+export const PEER_PING_INTERVAL_MS = 250;
+/** A link that answered nothing for this long is dead: fail over to the peer's next address. */
+export const PEER_LINK_DEAD_MS = 1500;
+/** Reconnection backoff: first delay and cap; each failure doubles it, with jitter. */
+export const PEER_BACKOFF_MS_MIN = 50;
+export const PEER_BACKOFF_MS_MAX = 2000;
+/** While on a secondary address, how often to try the preferred one again. */
+export const PEER_PREFERRED_RETRY_MS = 2000;
+/** How long a connection may take to complete the handshake. */
+export const PEER_HANDSHAKE_TIMEOUT_MS = 3000;
+/** Incoming peer connections one member accepts at once (2 lanes per peer plus stragglers). */
+export const PEER_CONNECTIONS_MAX = 4 * MEMBERS_MAX;
+/** Peer RPCs (forwarded lease renewals, hash checks) waiting for an answer. */
+export const PEER_RPC_PENDING_MAX = 4096;
+/** Default deadline of a peer RPC. */
+export const PEER_RPC_TIMEOUT_MS = 5000;
+
+assert(PEER_FRAME_BYTES_MAX >= MESSAGE_BYTES_MAX + 64 * 1024, 'a full append message fits in a peer frame');
+assert(PEER_FRAME_BYTES_MAX >= SNAPSHOT_CHUNK_BYTES + 64 * 1024, 'a snapshot chunk fits in a peer frame');
+assert(PEER_QUEUE_BYTES_MAX >= 2 * PEER_FRAME_BYTES_MAX, 'a peer queue holds at least two full frames');
+assert(PEER_LINK_DEAD_MS >= 4 * PEER_PING_INTERVAL_MS, 'several pings are missed before a link is declared dead');
+
+// ---------------------------------------------------------------------------------------------
+// Server configuration defaults (etcd's, so operators find what they expect).
+
+/** etcd's --heartbeat-interval default. */
+export const HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
+/** etcd's --election-timeout default. */
+export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
+/** etcd 3.6's --snapshot-count default: entries applied between snapshots. */
+export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/** etcd's --quota-backend-bytes default (2 GiB) and suggested maximum (8 GiB). */
+export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+export const QUOTA_BACKEND_BYTES_MAX = 8 * 1024 * 1024 * 1024;
+/** Snapshots kept on disk (etcd's --max-snapshots). */
+export const SNAPSHOTS_KEPT = 5;
+
+assert(ELECTION_TIMEOUT_MS_DEFAULT >= 5 * HEARTBEAT_INTERVAL_MS_DEFAULT, 'election timeout spans several heartbeats');
+
+// ---------------------------------------------------------------------------------------------
+// Load balancer (src/lb). Defaults follow HAProxy (health checks) and Envoy (outlier detection,
+// panic threshold, circuit breakers); the retry budget follows Finagle.
+
+/** Backends in one balancer (primaries and backups together, draining ones included). */
+export const LB_BACKENDS_MAX = 1024;
+/** A backend's weight is in [1, LB_WEIGHT_MAX]. */
+export const LB_WEIGHT_MAX = 1000;
+/** Active health check period (HAProxy `inter`). */
+export const LB_HEALTH_INTERVAL_MS_DEFAULT = 2000;
+/** A health check that has not answered by then failed (HAProxy `timeout check`). */
+export const LB_HEALTH_TIMEOUT_MS_DEFAULT = 1000;
+/** Consecutive successful checks that bring a down backend up (HAProxy `rise`). */
+export const LB_HEALTH_RISE_DEFAULT = 2;
+/** Consecutive failed checks that take an up backend down (HAProxy `fall`). */
+export const LB_HEALTH_FALL_DEFAULT = 3;
+/** Bounds on the health settings an operator may give. */
+export const LB_HEALTH_INTERVAL_MS_MIN = 10;
+export const LB_HEALTH_THRESHOLD_MAX = 100;
+/** Outlier detection (Envoy's defaults). */
+export const LB_OUTLIER_CONSECUTIVE_5XX_DEFAULT = 5;
+export const LB_OUTLIER_CONSECUTIVE_GATEWAY_FAILURE_DEFAULT = 5;
+export const LB_OUTLIER_INTERVAL_MS_DEFAULT = 10_000;
+export const LB_OUTLIER_BASE_EJECTION_MS_DEFAULT = 30_000;
+export const LB_OUTLIER_MAX_EJECTION_MS_DEFAULT = 300_000;
+export const LB_OUTLIER_MAX_EJECTION_PERCENT_DEFAULT = 10;
+/** Below this share of healthy primaries the balancer ignores health (Envoy's panic threshold). */
+export const LB_PANIC_THRESHOLD_PERCENT_DEFAULT = 50;
+/** Retry budget (Finagle): retries may add this percentage of requests ... */
+export const LB_RETRY_BUDGET_PERCENT_DEFAULT = 20;
+/** ... on top of this many retries per second ... */
+export const LB_RETRY_BUDGET_MIN_PER_SECOND_DEFAULT = 10;
+/** ... counted over a sliding window this long. */
+export const LB_RETRY_BUDGET_WINDOW_MS = 10_000;
+/** Buckets the retry-budget window is counted in. */
+export const LB_RETRY_BUDGET_BUCKETS = 10;
+/** Retries of one request (each on a backend not tried yet). */
+export const LB_RETRIES_PER_REQUEST_DEFAULT = 2;
+export const LB_RETRIES_PER_REQUEST_MAX = 10;
+/** Circuit breakers (Envoy's defaults): connections, requests waiting for a connection, requests in flight, retries in flight. */
+export const LB_MAX_CONNECTIONS_DEFAULT = 1024;
+export const LB_MAX_PENDING_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_RETRIES_DEFAULT = 3;
+/** A removed backend's in-flight requests get this long to finish before its connections are cut. */
+export const LB_DRAIN_TIMEOUT_MS_DEFAULT = 30_000;
+/** L4: after the backend has closed, a client that keeps its half of the connection open is cut after this long. */
+export const LB_HALF_CLOSE_LINGER_MS = 5000;
+/** Connecting to a backend. */
+export const LB_CONNECT_TIMEOUT_MS_DEFAULT = 3000;
+/** Waiting for a backend's response headers (HTTP/1.1 and plain HTTP/2; gRPC streams have none). */
+export const LB_RESPONSE_TIMEOUT_MS_DEFAULT = 30_000;
+/** A request body kept to replay on a retry; a larger body is streamed and the request not retried. */
+export const LB_RETRY_BODY_BYTES_MAX = 64 * 1024;
+/**
+ * Ring hash points per unit of weight. Fixed (as Ketama's 160 per server), not scaled to a ring size,
+ * so that adding a backend does not take points from the others: only the newcomer's keys move.
+ */
+export const LB_RING_HASH_POINTS_PER_WEIGHT = 256;
+/** Ring size cap (Envoy's maximum_ring_size); a larger pool gets fewer points per weight. */
+export const LB_RING_HASH_SIZE_MAX = 8 * 1024 * 1024;
+/** Maglev lookup table size: a prime, Envoy's default. */
+export const LB_MAGLEV_TABLE_SIZE = 65537;
+/** Random hosts compared by the power-of-two-choices policy. */
+export const LB_P2C_CHOICES = 2;
+/** Cluster-aware mode: how often members and the leader are polled, and how long one poll RPC may take. */
+export const LB_CLUSTER_POLL_INTERVAL_MS_DEFAULT = 1000;
+export const LB_CLUSTER_RPC_TIMEOUT_MS = 2000;
+/** Cluster-aware mode: how long a request waits for a leader to be found before UNAVAILABLE. */
+export const LB_CLUSTER_LEADER_WAIT_MS = 5000;
+/** The first gRPC message of a request is buffered (to peek at RangeRequest.serializable) up to this size. */
+export const LB_GRPC_PEEK_BYTES_MAX = REQUEST_BYTES_MAX + 5;
+/** A config file larger than this is refused. */
+export const LB_CONFIG_BYTES_MAX = 1024 * 1024;
+/** A reload triggered by file changes waits this long for the writes to settle. */
+export const LB_CONFIG_RELOAD_DEBOUNCE_MS = 200;
+
+assert(LB_HEALTH_TIMEOUT_MS_DEFAULT <= LB_HEALTH_INTERVAL_MS_DEFAULT, 'a health check ends before the next starts');
+assert(LB_OUTLIER_BASE_EJECTION_MS_DEFAULT <= LB_OUTLIER_MAX_EJECTION_MS_DEFAULT, 'the ejection cap is above the base');
+assert(LB_BACKENDS_MAX * LB_RING_HASH_POINTS_PER_WEIGHT <= LB_RING_HASH_SIZE_MAX, 'a pool of weight-1 backends gets full points');
+assert(LB_MAGLEV_TABLE_SIZE > LB_BACKENDS_MAX * 10, 'maglev table is much larger than the pool');
+assert(LB_RETRY_BUDGET_WINDOW_MS % LB_RETRY_BUDGET_BUCKETS === 0, 'retry budget buckets divide the window');
+assert(LB_RETRIES_PER_REQUEST_DEFAULT <= LB_RETRIES_PER_REQUEST_MAX, 'default retries within the bound');
+assert(LB_GRPC_PEEK_BYTES_MAX > REQUEST_BYTES_MAX, 'a peeked gRPC message holds a whole request');
+assert(H2_FRAME_BYTES_MAX >= 16 * 1024 && H2_FRAME_BYTES_MAX < 1 << 24, 'frame size within the protocol range');
+assert(H2_STREAM_WINDOW_BYTES <= H2_CONNECTION_WINDOW_BYTES, 'one stream cannot hold the whole connection window');
+assert(H2_CONNECTION_WINDOW_BYTES < 2 ** 31, 'windows fit in 31 bits');
+assert(H2_HEADER_BLOCK_BYTES_MAX >= H2_FRAME_BYTES_MAX, 'a header block may span at least one frame');
+assert(GRPC_SERVER_RECEIVE_MESSAGE_BYTES_MAX > REQUEST_BYTES_MAX, 'the largest request fits in one gRPC message');
+assert(H2_STREAM_SEND_BUFFER_BYTES_MAX < H2_OUTPUT_BYTES_MAX, 'one stream cannot fill the socket budget alone');
+// Linearizability checker (src/check).
+
+/** Search steps per key before the checker answers "unknown" (the problem is NP-complete). */
+export const LINEARIZABILITY_SEARCH_STEPS_MAX = 50_000_000;
+/** Window starts tried when narrowing a violation to a small witness. */
+export const LINEARIZABILITY_WINDOW_TRIES_MAX = 256;
+
+assert(LINEARIZABILITY_WINDOW_TRIES_MAX > 0, 'at least one window is tried');
+
+// ---------------------------------------------------------------------------------------------
+// Simulator (src/sim). Times are virtual milliseconds.
+
+/** Key and value sizes of the simulator's register workload. */
+export const SIM_KEY_BYTES_MAX = 64;
+export const SIM_VALUE_BYTES_MAX = 64;
+/** Pieces a KV snapshot is produced in (small, so a snapshot is written between other work). */
+export const SIM_SNAPSHOT_PIECE_BYTES = 512;
+/** Members of a simulated cluster. */
+export const SIM_CLUSTER_SIZE_MAX = 7;
+/** Events one simulation may run before it is declared stuck (a livelock guard). */
+export const SIM_EVENTS_MAX = 5_000_000;
+/** Client attempts per operation before it is recorded as indeterminate. */
+export const SIM_CLIENT_ATTEMPTS_MAX = 6;
+
+assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
+assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
 
 // ---------------------------------------------------------------------------------------------
 // Raft core (src/raft).

@@ -1,0 +1,213 @@
+/**
+ * `bulwark sim`: the deterministic simulator. One seed reproduces one run exactly; a sweep runs
+ * many seeds with a progress bar and a summary; a failure prints its parameters and the command
+ * that reproduces it.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { randomInt } from 'node:crypto';
+import { UsageError, type Command } from './command.js';
+import { historyToJson } from '../check/history.js';
+import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engines.js';
+import { describeParams } from '../sim/params.js';
+import { PROFILES, type Profile } from '../sim/profiles.js';
+import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
+
+const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
+
+Usage:
+  bulwark sim --seed N                 run one seed (reproduces a run exactly)
+  bulwark sim --seeds K [--from N]     sweep K seeds (from N, or from a random start) with a summary
+  bulwark sim --seed N --check-determinism   run the seed twice and compare trace hashes
+
+Flags:
+  --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
+  --planted-bug NAME               turn on a test-only bug in the engine, to watch the checkers catch it
+  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
+  --history FILE                   write the client history of a single run as JSON
+  --json                           machine-readable output
+  --verbose                        print every run of a sweep, not only failures`;
+
+export const simCommand: Command = {
+  name: 'sim',
+  summary: 'run the deterministic simulator: seeds, sweeps, fault injection and safety checks',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        seed: { type: 'string' },
+        seeds: { type: 'string' },
+        from: { type: 'string' },
+        consensus: { type: 'string', default: 'raft' },
+        'planted-bug': { type: 'string' },
+        profile: { type: 'string', default: 'swarm' },
+        'check-determinism': { type: 'boolean', default: false },
+        history: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const consensus = values.consensus as ConsensusKind;
+    if (!(CONSENSUS_KINDS as readonly string[]).includes(consensus)) throw new UsageError(`--consensus must be one of ${CONSENSUS_KINDS.join(', ')}`);
+    let factory;
+    try {
+      factory = engineFactory(consensus);
+    } catch (e) {
+      process.stderr.write(`bulwark sim: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const plantedBug = values['planted-bug'] ?? null;
+    if (plantedBug !== null && !factory.plantedBugs.includes(plantedBug)) {
+      throw new UsageError(`--planted-bug must be one of ${factory.plantedBugs.join(', ')} for ${consensus}`);
+    }
+    if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
+    const profile = values.profile as Profile;
+    if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
+    const common: Common = { consensus, plantedBug, profile };
+    if (values.seed !== undefined) {
+      const seed = parseSeed(values.seed, '--seed');
+      if (values['check-determinism']) return checkDeterminism(seed, common, values.json);
+      return single(seed, common, { json: values.json, history: values.history ?? null });
+    }
+    const count = parseSeed(values.seeds!, '--seeds');
+    if (count < 1) throw new UsageError('--seeds must be at least 1');
+    const from = values.from !== undefined ? parseSeed(values.from, '--from') : randomInt(1, 2 ** 31);
+    return sweep(from, count, common, { json: values.json, verbose: values.verbose });
+  },
+};
+
+interface Common {
+  readonly consensus: ConsensusKind;
+  readonly plantedBug: string | null;
+  readonly profile: Profile;
+}
+
+function parseSeed(text: string, flag: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new UsageError(`${flag} takes a non-negative integer`);
+  return Number(text);
+}
+
+function reproduce(seed: number, c: Common): string {
+  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
+}
+
+async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
+  const t0 = performance.now();
+  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile });
+  return { result, wallMs: performance.now() - t0 };
+}
+
+function summaryLine(r: SimResult, wallMs: number): string {
+  const s = r.stats;
+  return `events ${s.events}, simulated ${(s.simulatedMs / 1000).toFixed(2)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(s.simulatedMs / Math.max(1, wallMs)).toFixed(1)}× real time, ${Math.round(s.events / Math.max(0.001, wallMs / 1000))} events/s)`;
+}
+
+function report(r: SimResult, wallMs: number, c: Common): string {
+  const s = r.stats;
+  const lines = [
+    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
+    ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
+    `  ${summaryLine(r, wallMs)}`,
+    `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
+    `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
+    `  liveness: ${s.livenessMs === null ? 'no write committed after healing' : `a write committed ${s.livenessMs} ms after healing`}`,
+    ...(s.linearizabilityUnknown !== null ? [`  linearizability: undecided (${s.linearizabilityUnknown})`] : []),
+    `  trace hash ${r.traceHash.toString(16).padStart(8, '0')}`,
+  ];
+  if (r.violations.length > 0) {
+    lines.push('', 'violations:');
+    for (const v of r.violations) lines.push(indent(describeViolation(v)));
+    lines.push('', 'members at the end:', ...r.members.map((m) => `  ${m}`), '', `reproduce: ${reproduce(r.seed, c)}`);
+  }
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function toJson(r: SimResult, wallMs: number): object {
+  return { seed: r.seed, consensus: r.consensus, profile: r.profile, plantedBug: r.plantedBug, ok: r.violations.length === 0, params: r.params, stats: r.stats, wallMs: Math.round(wallMs), traceHash: r.traceHash, violations: r.violations, members: r.members };
+}
+
+async function single(seed: number, c: Common, o: { json: boolean; history: string | null }): Promise<number> {
+  const { result, wallMs } = await timed(seed, c);
+  if (o.history !== null) writeFileSync(o.history, historyToJson(result.history));
+  process.stdout.write(o.json ? JSON.stringify(toJson(result, wallMs), jsonReplacer, 1) + '\n' : report(result, wallMs, c) + '\n');
+  return result.violations.length === 0 ? 0 : 1;
+}
+
+async function checkDeterminism(seed: number, c: Common, json: boolean): Promise<number> {
+  const a = await timed(seed, c);
+  const b = await timed(seed, c);
+  const ha = historyToJson(a.result.history);
+  const hb = historyToJson(b.result.history);
+  const same = a.result.traceHash === b.result.traceHash && ha === hb && a.result.stats.events === b.result.stats.events;
+  if (json) process.stdout.write(JSON.stringify({ seed, deterministic: same, traceHashes: [a.result.traceHash, b.result.traceHash], events: [a.result.stats.events, b.result.stats.events] }) + '\n');
+  else {
+    const hex = (n: number): string => n.toString(16).padStart(8, '0');
+    process.stdout.write(`seed ${seed}: run 1 trace ${hex(a.result.traceHash)} (${a.result.stats.events} events), run 2 trace ${hex(b.result.traceHash)} (${b.result.stats.events} events): ${same ? 'deterministic' : 'NOT deterministic'}\n`);
+  }
+  return same ? 0 : 1;
+}
+
+async function sweep(from: number, count: number, c: Common, o: { json: boolean; verbose: boolean }): Promise<number> {
+  const t0 = performance.now();
+  let events = 0;
+  let simulatedMs = 0;
+  const failures: SimResult[] = [];
+  const results: object[] = [];
+  const tty = process.stderr.isTTY === true;
+  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
+  for (let i = 0; i < count; i++) {
+    const seed = from + i;
+    const { result, wallMs } = await timed(seed, c);
+    events += result.stats.events;
+    simulatedMs += result.stats.simulatedMs;
+    if (result.violations.length > 0) failures.push(result);
+    if (o.json) results.push(toJson(result, wallMs));
+    else if (o.verbose || result.violations.length > 0) {
+      if (tty) process.stderr.write('\r\x1b[K');
+      process.stdout.write(report(result, wallMs, c) + '\n\n');
+    }
+    if (!o.json) progress(i + 1, count, failures.length, tty);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const summary = {
+    seeds: count,
+    failed: failures.length,
+    failedSeeds: failures.map((f) => f.seed),
+    seedsPerSecond: count / wallS,
+    simulatedSecondsPerWallSecond: simulatedMs / 1000 / wallS,
+    eventsPerSecond: events / wallS,
+    wallSeconds: wallS,
+  };
+  if (o.json) process.stdout.write(JSON.stringify({ summary, results }, jsonReplacer, 1) + '\n');
+  else {
+    if (tty) process.stderr.write('\n');
+    process.stdout.write(
+      `\n${count} seeds, ${failures.length} failed, in ${wallS.toFixed(1)} s: ${summary.seedsPerSecond.toFixed(2)} seeds/s, ${summary.simulatedSecondsPerWallSecond.toFixed(1)} simulated s per wall s, ${Math.round(summary.eventsPerSecond)} events/s\n`,
+    );
+    for (const f of failures) process.stdout.write(`  failed: ${reproduce(f.seed, c)}  (${[...new Set(f.violations.map((v) => v.checker))].join(', ')})\n`);
+  }
+  return failures.length === 0 ? 0 : 1;
+}
+
+function progress(done: number, total: number, failed: number, tty: boolean): void {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds, ${failed} failed`;
+  if (tty) process.stderr.write(`\r\x1b[K${line}`);
+  else if (done === total || done % Math.max(1, Math.floor(total / 10)) === 0) process.stderr.write(line + '\n');
+}
+
+function jsonReplacer(_key: string, v: unknown): unknown {
+  return v === Infinity ? 'Infinity' : v;
+}

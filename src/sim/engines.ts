@@ -1,0 +1,87 @@
+/**
+ * The consensus engines the simulator can run, behind the contract only. Nothing else in src/sim
+ * knows which protocol runs.
+ */
+import type { NodeId } from '../core/ids.js';
+import {
+  ELECTION_TICKS_DEFAULT,
+  ENTRIES_PER_MESSAGE_MAX,
+  HEARTBEAT_TICKS_DEFAULT,
+  INFLIGHT_MESSAGES_MAX,
+  MESSAGE_BYTES_MAX,
+  UNCOMMITTED_BYTES_MAX,
+} from '../core/limits.js';
+import type { Random } from '../env/random.js';
+import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
+import { SimError } from './errors.js';
+import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
+
+export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
+export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
+
+/** The engine settings the swarm varies; the rest come from src/core/limits.ts. */
+export interface EngineTuning {
+  readonly heartbeatTicks: number;
+  readonly electionTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly entriesPerMessageMax: number;
+  readonly inflightMessagesMax: number;
+}
+
+export interface EngineCreateOptions {
+  readonly id: NodeId;
+  readonly durable: DurableState;
+  readonly random: Random;
+  readonly plantedBug: string | null;
+  readonly tuning: EngineTuning;
+}
+
+export interface EngineFactory {
+  readonly kind: ConsensusKind;
+  /** The test-only planted bugs this engine understands. */
+  readonly plantedBugs: readonly string[];
+  create(options: EngineCreateOptions): ConsensusEngine<EngineMessage>;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  heartbeatTicks: HEARTBEAT_TICKS_DEFAULT,
+  electionTicks: ELECTION_TICKS_DEFAULT,
+  preVote: true,
+  checkQuorum: true,
+  entriesPerMessageMax: ENTRIES_PER_MESSAGE_MAX,
+  inflightMessagesMax: INFLIGHT_MESSAGES_MAX,
+};
+
+export function engineConfig(id: NodeId, tuning: EngineTuning): EngineConfig {
+  return {
+    id,
+    ...tuning,
+    leaseReads: false,
+    messageBytesMax: MESSAGE_BYTES_MAX,
+    uncommittedBytesMax: UNCOMMITTED_BYTES_MAX,
+  };
+}
+
+const STAND_IN_BUGS: readonly StandInPlantedBug[] = ['stale-read-without-quorum', 'commit-earlier-term-by-count', 'vote-without-persist', 'skip-up-to-date-check'];
+
+const standIn: EngineFactory = {
+  kind: 'stand-in',
+  plantedBugs: STAND_IN_BUGS,
+  create(o) {
+    const bug = o.plantedBug as StandInPlantedBug | null;
+    return new StandInEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
+/** The factory for a protocol, or a typed error saying it is not available. */
+export function engineFactory(kind: ConsensusKind): EngineFactory {
+  switch (kind) {
+    case 'stand-in':
+      return standIn;
+    case 'raft':
+      throw new SimError('engine-unavailable', 'the Raft engine (src/raft) is not available in this build yet; use --consensus stand-in');
+    case 'paxos':
+      throw new SimError('engine-unavailable', 'the Multi-Paxos engine (src/paxos) is not available yet');
+  }
+}
