@@ -56,7 +56,7 @@ import type {
   TransferResult,
 } from '../consensus/types.js';
 import { decodeMessage as decodeRaftMessage, encodeMessage as encodeRaftMessage } from './codec.js';
-import { validateRaftConfig, type PlantedBug, type RaftConfig } from './config.js';
+import { snapshotChunkBytesOf, validateRaftConfig, type PlantedBug, type RaftConfig } from './config.js';
 import {
   allVoters,
   applyConfigChange,
@@ -1097,7 +1097,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   private sendChunks(pr: Progress): void {
     const t = pr.transfer;
     assert(t !== null, 'chunks without a transfer');
-    const chunkBytes = this.cfg.snapshotChunkBytes;
+    const chunkBytes = snapshotChunkBytesOf(this.cfg);
     const windowBytes = chunkBytes * RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX;
     while (!t.lastSent && t.sentOffset - t.ackedOffset < windowBytes) {
       const length = snapshotChunkLength(t.meta, t.sentOffset, chunkBytes);
