@@ -15,6 +15,7 @@ import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
 import { SimError } from './errors.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
+import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
 import { PLANTED_BUGS, RaftEngine, type PlantedBug } from '../raft/index.js';
 
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
@@ -85,6 +86,15 @@ const raft: EngineFactory = {
   },
 };
 
+const paxos: EngineFactory = {
+  kind: 'paxos',
+  plantedBugs: PAXOS_PLANTED_BUGS,
+  create(o) {
+    const bug = o.plantedBug as PaxosPlantedBug | null;
+    return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
 /** The factory for a protocol, or a typed error saying it is not available. */
 export function engineFactory(kind: ConsensusKind): EngineFactory {
   switch (kind) {
@@ -93,6 +103,6 @@ export function engineFactory(kind: ConsensusKind): EngineFactory {
     case 'raft':
       return raft;
     case 'paxos':
-      throw new SimError('engine-unavailable', 'the Multi-Paxos engine (src/paxos) is not available yet');
+      return paxos;
   }
 }
