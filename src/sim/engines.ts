@@ -13,7 +13,6 @@ import {
 } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
-import { SimError } from './errors.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
 import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
 import { PLANTED_BUGS, RaftEngine, type PlantedBug } from '../raft/index.js';
