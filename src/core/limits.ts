@@ -504,3 +504,31 @@ assert(RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX >= RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX, 'a 
 assert(RAFT_COMMITTED_ENTRIES_PER_READY_MAX >= ENTRIES_PER_MESSAGE_MAX, 'a Ready applies at least one append worth of entries');
 assert(RAFT_COMMITTED_BYTES_PER_READY_MAX >= MESSAGE_BYTES_MAX, 'a Ready applies at least one append worth of bytes');
 assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication can make progress');
+
+// ---------------------------------------------------------------------------------------------
+// Member runtime (src/server).
+
+/** Client writes waiting for their entry to be applied on one member; beyond it: "too many requests". */
+export const PROPOSALS_PENDING_MAX = 16 * 1024;
+/** Linearizable reads waiting for their read index on one member; beyond it: "too many requests". */
+export const READS_PENDING_MAX = 16 * 1024;
+/** etcd's request timeout: 5 s plus two election timeouts (the election part is added at run time). */
+export const REQUEST_TIMEOUT_MS_BASE = 5000;
+/** How often the leader's lessor looks for expired leases and due checkpoints. */
+export const LESSOR_TICK_MS = 250;
+/** How often a member retries publishing its name and client URLs until the cluster has them. */
+export const PUBLISH_RETRY_MS = 1000;
+/** How often the watch hub sends periodic progress notifications (etcd's default is 10 minutes). */
+export const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** How long a joining member waits for an existing member to describe the cluster. */
+export const CLUSTER_QUERY_TIMEOUT_MS = 5000;
+/** How long a member starting on an empty data directory waits for each peer to say how far it committed. */
+export const REJOIN_QUERY_TIMEOUT_MS = 1000;
+/** A learner may be promoted only when its log is within this many entries of the leader's. */
+export const LEARNER_PROMOTE_LAG_ENTRIES_MAX = 1000;
+/** Open gRPC connections on one client listener. */
+export const CLIENT_CONNECTIONS_MAX = 4096;
+
+assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queue enough requests for heavy load');
+assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
+
