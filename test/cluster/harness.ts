@@ -14,16 +14,19 @@ export const ELECTION_MS = 500;
 
 export type Consensus = 'raft' | 'paxos';
 
+const ONLY: Consensus | null = (() => {
+  const only = process.env['BULWARK_TEST_CONSENSUS'];
+  if (only === undefined || only === '') return null;
+  if (only !== 'raft' && only !== 'paxos') throw new Error(`BULWARK_TEST_CONSENSUS must be raft or paxos, got ${only}`);
+  return only;
+})();
+
 /**
  * The protocols the real-process tests run under: both by default, each scenario once per
- * protocol; BULWARK_TEST_CONSENSUS=raft (or paxos) narrows a run to one.
+ * protocol; BULWARK_TEST_CONSENSUS=raft (or paxos) narrows a run to one, and also makes it the
+ * protocol of every cluster a test starts without naming one (so a whole suite can run as Paxos).
  */
-export const PROTOCOLS: readonly Consensus[] = (() => {
-  const only = process.env['BULWARK_TEST_CONSENSUS'];
-  if (only === undefined || only === '') return ['raft', 'paxos'];
-  if (only !== 'raft' && only !== 'paxos') throw new Error(`BULWARK_TEST_CONSENSUS must be raft or paxos, got ${only}`);
-  return [only];
-})();
+export const PROTOCOLS: readonly Consensus[] = ONLY === null ? ['raft', 'paxos'] : [ONLY];
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -36,12 +39,13 @@ export interface TestCluster {
 }
 
 export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string>; consensus?: Consensus } = {}): Promise<TestCluster> {
-  const dir = mkdtempSync(join(tmpdir(), `bulwark-cluster-${o.consensus ?? 'raft'}-`));
+  const consensus = o.consensus ?? ONLY ?? 'raft';
+  const dir = mkdtempSync(join(tmpdir(), `bulwark-cluster-${consensus}-`));
   const cluster = await localClusterOnFreePorts({
     dir,
     size: o.size ?? 3,
     extraArgs: [
-      '--consensus', o.consensus ?? 'raft',
+      '--consensus', consensus,
       '--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--log-level', 'info', ...(o.args ?? []),
     ],
     ...(o.env === undefined ? {} : { env: o.env }),
