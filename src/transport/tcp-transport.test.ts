@@ -151,3 +151,27 @@ test('network redundancy: a link that stops answering fails over to the next add
     await proxy.stop();
   }
 });
+
+test('an answer on its way from a peer just removed still arrives (a removed leader answering the request that removed it)', async () => {
+  const tb = transport(B, new Map([[A, []]]));
+  const [bAddr] = await tb.start();
+  const ta = transport(A, new Map([[B, [bAddr!]]]));
+  await ta.start();
+  let answer: (() => void) | null = null;
+  tb.handle('slow', () => new Promise<Uint8Array>((resolve) => (answer = () => resolve(utf8('done')))));
+  try {
+    await until(() => {
+      ta.send({ from: A, to: B, n: 0 });
+      return ta.activePeers().includes(B);
+    }, 5000, 'a connection to B');
+    const call = ta.rpc(B, 'slow', utf8(''), 5000);
+    await until(() => answer !== null, 5000, 'the request to reach B');
+    ta.setPeers(new Map()); // B left the cluster while its answer was being prepared
+    answer!();
+    assert.equal(fromUtf8(await call), 'done');
+    assert.deepEqual(ta.activePeers(), [], 'B is no longer a peer');
+  } finally {
+    await ta.close();
+    await tb.close();
+  }
+});

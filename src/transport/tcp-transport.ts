@@ -72,6 +72,7 @@ interface PeerLinks {
 }
 
 interface PendingRpc {
+  readonly peer: NodeId;
   readonly resolve: (b: Uint8Array) => void;
   readonly reject: (e: Error) => void;
   readonly timer: Timer;
@@ -81,6 +82,8 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
   private handler: (msg: M) => void = () => {};
   private readonly rpcHandlers = new Map<string, RpcHandler>();
   private readonly links = new Map<NodeId, PeerLinks>();
+  /** Links of peers no longer in the cluster, kept open until the requests sent to them settle. */
+  private readonly retiring = new Map<NodeId, PeerLinks>();
   private readonly servers: net.Server[] = [];
   private readonly inbound = new Set<net.Socket>();
   private readonly pending = new Map<number, PendingRpc>();
@@ -153,9 +156,11 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
   setPeers(peers: ReadonlyMap<NodeId, readonly PeerAddress[]>): void {
     for (const [id, l] of this.links) {
       if (!peers.has(id)) {
-        l.control.close();
-        l.bulk.close();
         this.links.delete(id);
+        // An answer may still be on its way on this link (a removed leader answering the request
+        // that removed it): close it once nothing sent to that peer is waiting.
+        this.retiring.set(id, l);
+        this.closeIfRetired(id);
       }
     }
     for (const [id, addrs] of peers) {
@@ -190,9 +195,10 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
     return new Promise<Uint8Array>((resolve, reject) => {
       const timer = this.o.clock.setTimeout(() => {
         this.pending.delete(id);
+        this.closeIfRetired(to);
         reject(new TransportError('rpc-timeout', `peer ${to} did not answer ${method} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { peer: to, resolve, reject, timer });
       const sent = l.control.send(encodeFrame(FrameType.rpcRequest, encodeRpcRequest({ id, method, payload })));
       if (!sent) {
         timer.cancel();
@@ -214,10 +220,11 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.links.values()) {
+    for (const l of [...this.links.values(), ...this.retiring.values()]) {
       l.control.close();
       l.bulk.close();
     }
+    this.retiring.clear();
     for (const p of this.pending.values()) {
       p.timer.cancel();
       p.reject(new TransportError('closed', 'transport closed'));
@@ -246,6 +253,15 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
     });
   }
 
+  private closeIfRetired(peer: NodeId): void {
+    const l = this.retiring.get(peer);
+    if (l === undefined) return;
+    for (const p of this.pending.values()) if (p.peer === peer) return;
+    this.retiring.delete(peer);
+    l.control.close();
+    l.bulk.close();
+  }
+
   /** Frames a peer sends back on a connection we dialed: RPC responses. */
   private onOutboundFrame(peer: NodeId, f: Frame): void {
     if (f.type !== FrameType.rpcResponse) {
@@ -264,6 +280,7 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
     if (p === undefined) return; // timed out already
     this.pending.delete(r.id);
     p.timer.cancel();
+    this.closeIfRetired(peer);
     if (r.type === 'ok') p.resolve(r.payload);
     else p.reject(new TransportError('rpc-failed', `${r.code}: ${r.message}`));
   }
