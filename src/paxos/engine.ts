@@ -102,7 +102,7 @@ interface Leadership {
   /** The next slot to assign to a proposal. */
   nextSlot: number;
   /** Members that accepted each open slot (commit, nextSlot) at `ballot`, this member included once durable. */
-  readonly acks: Map<number, Set<NodeId>>;
+  readonly acks: Map<number, NodeId[]>;
   readonly peers: Map<NodeId, Peer>;
   /** Heartbeat rounds: the current round and the tick each recent round was sent. */
   round: number;
@@ -203,7 +203,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   readonly dropped = new Map<string, number>();
 
   // The next Ready under construction.
-  private readonly unstable = new Map<number, Entry>();
+  /** Entries to persist with the next Ready, in the order stored (a slot may repeat). */
+  private unstable: Entry[] = [];
+  /** Whether `unstable` is in strictly increasing slot order (then it needs no sorting). */
+  private unstableInOrder = true;
+  private readonly quorumCache: QuorumSizes[] = [];
   private hardStateDirty = false;
   /** The commit index last written in a hard state (see PAXOS_COMMIT_PERSIST_STRIDE_SLOTS). */
   private persistedCommit = 0;
@@ -414,7 +418,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (this.inFlight !== null) return false;
     return (
       this.lead?.acceptsPending === true ||
-      this.unstable.size > 0 ||
+      this.unstable.length > 0 ||
       this.hardStateDirty ||
       this.msgsBefore.length > 0 ||
       this.msgsAfter.length > 0 ||
@@ -440,7 +444,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     }
     const soft = this.softState();
     const install = this.snapshotInstallOut;
-    const entries = [...this.unstable.values()].sort((a, b) => a.index - b.index);
+    const entries = this.unstableInOrder ? this.unstable : dedupeBySlot(this.unstable);
     const committed: Entry[] = [];
     if (install !== null) this.handedOut = Math.max(this.handedOut, install.index);
     for (let s = this.handedOut + 1; s <= this.commit; s++) {
@@ -463,7 +467,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     };
     this.lastSoft = soft;
     this.handedOut = this.commit;
-    this.unstable.clear();
+    this.unstable = [];
+    this.unstableInOrder = true;
     this.hardStateDirty = false;
     this.msgsBefore = [];
     this.msgsAfter = [];
@@ -489,7 +494,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     for (const e of rd.entries) {
       const acks = lead.acks.get(e.index);
       if (acks !== undefined && e.term === lead.ballot && this.log.get(e.index)?.term === lead.ballot) {
-        acks.add(this.id);
+        if (!acks.includes(this.id)) acks.push(this.id);
         any = true;
       }
     }
@@ -504,7 +509,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       const config = this.configs.at(lead.nextSlot);
       for (const [node, p] of lead.peers) {
         let match = p.commit;
-        while (lead.acks.get(match + 1)?.has(node) === true) match++;
+        while (lead.acks.get(match + 1)?.includes(node) === true) match++;
         progress.push({
           node,
           match: logIndex(match),
@@ -544,7 +549,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   /** Phase-1 and phase-2 quorum sizes of the configuration governing the next open slot. */
   quorums(): QuorumSizes {
-    return quorumSizes(this.cfg, this.configs.at(this.commit + 1).voters.length);
+    return this.quorumsFor(this.configs.at(this.commit + 1).voters.length);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -579,7 +584,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private leaderAppend(lead: Leadership, kind: EntryKind, data: Uint8Array): number {
     const slot = lead.nextSlot++;
     this.storeEntry({ index: logIndex(slot), term: lead.ballot, kind, data });
-    lead.acks.set(slot, new Set());
+    lead.acks.set(slot, []);
     lead.uncommittedBytes += data.length;
     return slot;
   }
@@ -645,7 +650,9 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   private storeEntry(e: Entry): void {
     this.log.set(e.index, e);
-    this.unstable.set(e.index, e);
+    const last = this.unstable[this.unstable.length - 1];
+    if (last !== undefined && last.index >= e.index) this.unstableInOrder = false;
+    this.unstable.push(e);
     if (e.index > this.lastSlot) this.lastSlot = e.index;
   }
 
@@ -786,7 +793,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     const full = new Set<NodeId>();
     for (const [node, r] of p1.reports) if (r.complete && r.usable) full.add(node);
     for (const config of this.phase1Configs(p1)) {
-      const { phase1 } = quorumSizes(this.cfg, config.voters.length);
+      const { phase1 } = this.quorumsFor(config.voters.length);
       if (config.voters.filter((v) => full.has(v)).length < phase1) return;
     }
     this.becomeLeader(p1);
@@ -1139,8 +1146,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       return;
     }
     this.log.deleteThrough(meta.index);
-    this.unstable.clear();
-    for (const e of this.log.values()) this.unstable.set(e.index, e);
+    this.unstable = [...this.log.values()];
+    this.unstableInOrder = true;
     // The configurations come from the leader; when they are not exact back to the snapshot, the
     // member must catch up to where they are before it may run or answer phase 1.
     let gap = gapBefore;
@@ -1299,12 +1306,24 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private quorumActive(lead: Leadership): boolean {
     const active = new Set<NodeId>([this.id]);
     for (const [node, p] of lead.peers) if (p.recentActive) active.add(node);
-    return this.phase2QuorumIn(this.configs.at(this.commit + 1), active);
+    return this.phase2QuorumIn(this.configs.at(this.commit + 1), (v) => active.has(v));
   }
 
-  private phase2QuorumIn(config: ConfigState, who: ReadonlySet<NodeId>): boolean {
-    const { phase2 } = quorumSizes(this.cfg, config.voters.length);
-    return config.voters.filter((v) => who.has(v)).length >= phase2;
+  private phase2QuorumIn(config: ConfigState, isIn: (v: NodeId) => boolean): boolean {
+    const { phase2 } = this.quorumsFor(config.voters.length);
+    let n = 0;
+    for (const v of config.voters) if (isIn(v) && ++n >= phase2) return true;
+    return false;
+  }
+
+  /** Quorum sizes by voter count (they depend on nothing else), validated once per count. */
+  private quorumsFor(voters: number): QuorumSizes {
+    let q = this.quorumCache[voters];
+    if (q === undefined) {
+      q = quorumSizes(this.cfg, voters);
+      this.quorumCache[voters] = q;
+    }
+    return q;
   }
 
   private broadcastHeartbeat(lead: Leadership): void {
@@ -1366,7 +1385,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     const stalled = lead.nextSlot > this.commit + 1 && this.ticks - lead.commitAdvancedTick >= staleTicks;
     for (const [node, peer] of lead.peers) {
       const silent = peer.inflight > 0 && this.ticks - peer.lastAcceptedTick >= staleTicks;
-      const missing = stalled && lead.acks.get(this.commit + 1)?.has(node) !== true;
+      const missing = stalled && lead.acks.get(this.commit + 1)?.includes(node) !== true;
       if (silent || missing) {
         peer.inflight = 0;
         peer.next = this.firstUnackedSlot(lead, node);
@@ -1378,7 +1397,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
 
   private firstUnackedSlot(lead: Leadership, node: NodeId): number {
     let s = this.commit + 1;
-    while (s < lead.nextSlot && lead.acks.get(s)?.has(node) === true) s++;
+    while (s < lead.nextSlot && lead.acks.get(s)?.includes(node) === true) s++;
     return s;
   }
 
@@ -1391,7 +1410,10 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       peer.lastAcceptedTick = this.ticks;
       peer.commit = Math.max(peer.commit, m.commit);
     }
-    for (let s = Math.max(m.fromSlot, this.commit + 1); s <= m.throughSlot; s++) lead.acks.get(s)?.add(m.from);
+    for (let s = Math.max(m.fromSlot, this.commit + 1); s <= m.throughSlot; s++) {
+      const acks = lead.acks.get(s);
+      if (acks !== undefined && !acks.includes(m.from)) acks.push(m.from);
+    }
     this.leaderAdvanceCommit(lead);
     if (peer !== undefined && this.lead === lead) this.sendAcceptsTo(lead, m.from, peer);
     return { type: 'ok' };
@@ -1404,7 +1426,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       const slot = this.commit + 1;
       const acks = lead.acks.get(slot);
       assert(acks !== undefined, `open slot ${slot} without an ack set`);
-      if (!this.phase2QuorumIn(this.configs.at(slot), acks)) break;
+      if (!this.phase2QuorumIn(this.configs.at(slot), (v) => acks.includes(v))) break;
       const e = this.log.get(slot)!;
       lead.acks.delete(slot);
       lead.uncommittedBytes -= e.data.length;
@@ -1565,7 +1587,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       if (r <= lead.confirmedRound) break;
       const who = new Set<NodeId>([this.id]);
       for (const [node, p] of lead.peers) if (p.ackedRound >= r) who.add(node);
-      if (configs.every((c) => this.phase2QuorumIn(c, who))) {
+      if (configs.every((c) => this.phase2QuorumIn(c, (v) => who.has(v)))) {
         lead.confirmedRound = r;
         break;
       }
@@ -1595,6 +1617,13 @@ function decodeConfigChangeOrNull(data: Uint8Array): ConfigChange | null {
     if (e instanceof DecodeError) return null;
     throw e;
   }
+}
+
+/** The last entry stored for each slot, in slot order. */
+function dedupeBySlot(entries: readonly Entry[]): Entry[] {
+  const bySlot = new Map<number, Entry>();
+  for (const e of entries) bySlot.set(e.index, e);
+  return [...bySlot.values()].sort((a, b) => a.index - b.index);
 }
 
 function softEqual(a: SoftState, b: SoftState): boolean {
