@@ -4,7 +4,7 @@
  * on one port, told apart by the first bytes of each connection.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { errorMessage } from '../core/errors.js';
 import { CLIENT_CONNECTIONS_MAX, WATCH_PROGRESS_INTERVAL_MS } from '../core/limits.js';
 import { GrpcServer, HealthService, createSharedListener } from '../api/grpc/index.js';
@@ -44,6 +44,12 @@ export interface ServerOptions {
 export class BulwarkServer {
   private readonly listeners: NetServer[] = [];
   private readonly httpServers: HttpServer[] = [];
+  /**
+   * Every client connection still open. An http.Server that is handed sockets (never listening
+   * itself) does not track them, so closeAllConnections misses them: a keep-alive HTTP/1.1 client
+   * (a health check) kept the process alive for seconds after SIGTERM.
+   */
+  private readonly clientSockets = new Set<Socket>();
   private readonly timers: Timer[] = [];
   readonly grpc: GrpcServer;
   readonly health = new HealthService();
@@ -99,6 +105,10 @@ export class BulwarkServer {
       http.keepAliveTimeout = 30_000;
       const listener = createSharedListener({ onHttp2: (sock) => this.grpc.handleSocket(sock), http1: http });
       listener.maxConnections = CLIENT_CONNECTIONS_MAX;
+      listener.on('connection', (sock: Socket) => {
+        this.clientSockets.add(sock);
+        sock.once('close', () => this.clientSockets.delete(sock));
+      });
       await new Promise<void>((resolve, reject) => {
         listener.once('error', reject);
         listener.listen({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) }, () => {
@@ -159,6 +169,7 @@ export class BulwarkServer {
     for (const l of this.listeners) l.close();
     for (const h of this.httpServers) h.closeAllConnections();
     await this.grpc.close(graceMs);
+    for (const sock of this.clientSockets) sock.destroy();
     await this.member.stop();
   }
 }
