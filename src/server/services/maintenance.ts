@@ -32,10 +32,12 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
       if (alarm === null) throw new ServerError('invalid-argument', `alarm type ${req.alarm}`);
       const member: NodeId | null = req.memberID === 0n ? null : memberIdArg(req.memberID);
       if (req.action === 1 && member === null) throw new ServerError('invalid-argument', 'activating an alarm needs a member id');
-      const res = await ctx.write({ type: 'alarm', action: req.action === 1 ? 'activate' : 'deactivate', member, alarm }, call);
-      return { header: ctx.header(res.revision), alarms: alarmsToPb(m.kv.alarmList()) };
+      await ctx.write({ type: 'alarm', action: req.action === 1 ? 'activate' : 'deactivate', member, alarm }, call);
+      return { alarms: alarmsToPb(m.kv.alarmList()) };
     }
-    return { header: ctx.header(), alarms: alarmsToPb(m.kv.alarmList()) };
+    // etcd's Alarm and Defragment responses carry no header.
+    await ctx.read(false, call);
+    return { alarms: alarmsToPb(m.kv.alarmList()) };
   });
   server.handle(MaintenanceService.Status, async () => {
     const st = m.status();
@@ -56,7 +58,7 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
   });
   server.handle(MaintenanceService.Defragment, async () => {
     m.kv.compactFully();
-    return { header: ctx.header() };
+    return {};
   });
   server.handle(MaintenanceService.Hash, async () => ({ header: ctx.header(), hash: m.kv.stateHash() }));
   server.handle(MaintenanceService.HashKV, async (req) => {

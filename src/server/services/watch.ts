@@ -118,6 +118,7 @@ function toPb(ctx: ServiceContext, r: WatchResponse): WatchResponseInit {
     case 'progress':
       return { header, watchId };
     case 'canceled':
-      return { header, watchId, canceled: true, compactRevision: r.compactRevision, cancelReason: r.reason };
+      // etcd's cancellation for compaction carries no revision in its header.
+      return { header: r.compactRevision > 0 ? ctx.header(0) : header, watchId, canceled: true, compactRevision: r.compactRevision, cancelReason: r.reason };
   }
 }
