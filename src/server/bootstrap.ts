@@ -58,7 +58,7 @@ export function decodeClusterDescription(b: Uint8Array): ClusterDescription {
   return d;
 }
 
-function encodeBootstrap(b: Bootstrap): Uint8Array {
+export function encodeBootstrap(b: Bootstrap): Uint8Array {
   const body = JSON.stringify(b);
   return utf8(JSON.stringify({ crc32c: crc32c(utf8(body)), body }));
 }
