@@ -83,7 +83,9 @@ export class MemberAdmin {
     if (!info.isLearner) throw new ServerError('member-not-learner');
     const st = this.member.status();
     const p = st.progress.find((x) => x.node === id);
-    if (p === undefined || st.lastIndex - p.match > LEARNER_PROMOTE_LAG_ENTRIES_MAX) throw new ServerError('learner-not-ready');
+    // etcd's rule (isLearnerReady): the learner has at least 90% of the leader's log; and ours:
+    // at most LEARNER_PROMOTE_LAG_ENTRIES_MAX behind. A learner that never caught up is refused.
+    if (p === undefined || p.match < st.lastIndex * 0.9 || st.lastIndex - p.match > LEARNER_PROMOTE_LAG_ENTRIES_MAX) throw new ServerError('learner-not-ready');
     const promoted: MemberInfo = { ...info, isLearner: false };
     await this.member.changeMembership({ ops: [{ type: 'add-voter', node: id }], context: encodeMemberContext([promoted]) });
     return promoted;
