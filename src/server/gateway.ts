@@ -29,7 +29,7 @@ const CORS_HEADERS = {
   'access-control-allow-headers': 'accept, content-type, authorization',
 };
 
-/** grpc-gateway v1's HTTPStatusFromCode. */
+/** grpc-gateway's HTTPStatusFromCode, as the version in etcd 3.4 maps codes (FAILED_PRECONDITION: 412). */
 export function httpStatusFromGrpc(code: StatusCode): number {
   switch (code) {
     case Status.OK:
@@ -53,7 +53,7 @@ export function httpStatusFromGrpc(code: StatusCode): number {
     case Status.RESOURCE_EXHAUSTED:
       return 429;
     case Status.FAILED_PRECONDITION:
-      return 400;
+      return 412;
     case Status.ABORTED:
       return 409;
     case Status.OUT_OF_RANGE:
@@ -79,6 +79,7 @@ const HTTP_STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   408: 'Request Timeout',
   409: 'Conflict',
+  412: 'Precondition Failed',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   501: 'Not Implemented',
