@@ -196,16 +196,19 @@ export function createGateway(o: GatewayOptions): HttpHandler {
     let bodyError: GrpcError | null = null;
     // A client that sends requests faster than the handler takes them is paused (TCP pushes back).
     requests.onLow = () => req.resume();
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       try {
         for (const text of splitter.push(chunk)) requests.push(decodeRequest(route, text));
         if (requests.size >= GATEWAY_QUEUED_REQUESTS_MAX) req.pause();
       } catch (e) {
+        // The rest of the body is read and dropped; the client gets the error in the response.
         bodyError = statusOf(o.grpc, route, e);
         requests.end();
-        req.destroy();
+        req.off('data', onData);
+        req.resume();
       }
-    });
+    };
+    req.on('data', onData);
     req.once('end', () => {
       if (!splitter.atBoundary) bodyError = new GrpcError(Status.INVALID_ARGUMENT, 'unexpected EOF');
       if (!route.outlivesRequests || bodyError !== null) requests.end();
