@@ -1,13 +1,12 @@
-import { resolve } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { NodeClock } from '../env/node/clock.js';
-import { NodeDisk } from '../env/node/disk.js';
 import { JsonLogger } from '../env/node/logger.js';
 import { nodeRandom } from '../env/node/random.js';
 import { ConfigError, loadConfig, serveUsage } from '../server/config.js';
 import { parseFailpoints } from '../server/failpoints.js';
 import { BulwarkServer } from '../server/server.js';
 import { etcdApiExtension } from '../server/etcd-api.js';
+import { openDataDisk } from '../server/data-disk.js';
 import { UsageError, type Command } from './command.js';
 
 export const serveCommand: Command = {
@@ -25,11 +24,8 @@ export const serveCommand: Command = {
       throw e;
     }
     const logger = new JsonLogger({ level: config.logLevel, fields: { member: config.name } });
-    if (config.raid !== 0) throw new UsageError('--raid is not available in this build yet');
-    const dataDir = resolve(config.dataDirs[0]!);
-    const disk = new NodeDisk(dataDir);
-    await disk.mkdir('.');
     const env = { clock: new NodeClock(), random: nodeRandom(), logger };
+    const data = await openDataDisk(config, env);
     let exiting = false;
     const exit = (code: number): void => {
       if (exiting) return;
@@ -42,7 +38,9 @@ export const serveCommand: Command = {
       server = await BulwarkServer.start({
         config,
         env,
-        disk,
+        disk: data.disk,
+        storageStatus: () => data.status(),
+        storageMetrics: () => data.metrics(),
         failpoints,
         extend: etcdApiExtension({ maxRequestBytes: config.maxRequestBytes }),
         onFatal: (reason, error) => {
@@ -63,7 +61,7 @@ export const serveCommand: Command = {
     await new Promise<void>((resolveStop) => {
       const stop = (signal: string): void => {
         logger.info('stopping', { signal });
-        server.stop().then(
+        server.stop().then(() => data.close()).then(
           () => resolveStop(),
           (e: unknown) => {
             logger.error('error while stopping', { error: errorMessage(e) });

@@ -25,7 +25,7 @@ Usage:
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
-  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
+  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn, storage-faults
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -115,7 +115,7 @@ function report(r: SimResult, wallMs: number, c: Common): string {
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
-    `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
+    `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts, ${s.diskFaults} disk faults; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
     `  liveness: ${s.livenessMs === null ? 'no write committed after healing' : `a write committed ${s.livenessMs} ms after healing`}`,
     ...(s.linearizabilityUnknown !== null ? [`  linearizability: undecided (${s.linearizabilityUnknown})`] : []),
     `  trace hash ${r.traceHash.toString(16).padStart(8, '0')}`,

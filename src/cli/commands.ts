@@ -1,7 +1,9 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
 import { serveCommand } from './cmd-serve.js';
+import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
+import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 
@@ -11,5 +13,7 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   simCommand,
   lbCommand,
+  raidCommand,
+  storageCheckCommand,
   versionCommand,
 ];

@@ -44,43 +44,6 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
-// Durable storage: write-ahead log, snapshots, recovery (src/wal).
-
-/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
-export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
-/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
-export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
-/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
-export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
-/** Records (entries, truncations) in one group-commit batch. */
-export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
-/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
-export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
-/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
-export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
-/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
-export const WAL_HARD_STATE_BYTES_MAX = 1024;
-/**
- * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
- * unreadable sector (512 B or 4 KiB) can destroy both.
- */
-export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
-/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
-export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
-/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
-export const WAL_RECOVERY_SECTOR_BYTES = 512;
-/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
-export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
-/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
-export const SNAPSHOTS_KEEP_DEFAULT = 3;
-/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
-export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
-/** Bytes one SnapshotStore.read may return. */
-export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
-/** Bytes of a snapshot file's trailer (meta and configuration). */
-export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
-
-// ---------------------------------------------------------------------------------------------
 // State machine: the MVCC store, leases, watches, client sessions (src/kv).
 
 /** Head records per leaf of the sorted key index (a two-level B-tree; splits beyond this). */
@@ -158,6 +121,71 @@ export const MEMBER_NAME_BYTES_MAX = 256;
 export const MEMBER_URLS_MAX = 16;
 /** One URL, in bytes. */
 export const MEMBER_URL_BYTES_MAX = 1024;
+// Durable storage: write-ahead log, snapshots, recovery (src/wal).
+
+/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
+export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
+/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
+export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Records (entries, truncations) in one group-commit batch. */
+export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
+/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
+export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
+/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
+export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
+export const WAL_HARD_STATE_BYTES_MAX = 1024;
+/**
+ * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
+ * unreadable sector (512 B or 4 KiB) can destroy both.
+ */
+export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
+/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
+export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
+/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
+export const WAL_RECOVERY_SECTOR_BYTES = 512;
+/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
+export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
+/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
+export const SNAPSHOTS_KEEP_DEFAULT = 3;
+/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
+export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+/** Bytes one SnapshotStore.read may return. */
+export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of a snapshot file's trailer (meta and configuration). */
+export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Multi-Paxos (src/paxos).
+
+/**
+ * α of the α-window: a configuration decided in slot i governs slots from i + α on, and a leader
+ * never proposes slot s before every slot up to s − α is decided (its pipeline window). A protocol
+ * constant: every member must use the same value.
+ */
+export const PAXOS_ALPHA_SLOTS = 256;
+/** Accepted entries one Promise carries; a longer report continues with another Prepare from the next slot. */
+export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
+/** Heartbeat intervals without an Accepted reply from a peer before the leader resends its open slots. */
+export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
+/** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
+export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
+/**
+ * Configurations (with the slot each takes effect) kept in the hard state: those of every slot
+ * after the snapshot, so a snapshot sent to a peer carries them. Past this bound only the ones
+ * after the commit index are kept (one change at a time needs two).
+ */
+export const PAXOS_CONFIG_HISTORY_MAX = 16;
+/**
+ * Slots the commit index may move before the hard state is rewritten for it alone. The commit
+ * index in the hard state only saves a restarted member from relearning decided slots, so it may
+ * lag; everything safety rests on (the promise, repair marks, configurations) is written at once.
+ */
+export const PAXOS_COMMIT_PERSIST_STRIDE_SLOTS = 64;
+/** Bits of a ballot number below the round: the member's ordinal. */
+export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -205,15 +233,6 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
-assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
-assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
-assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
-assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
-assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
-assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
-assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
-assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
-assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
 assert(KV_SNAPSHOT_FRAME_BYTES_MAX >= KV_SNAPSHOT_FRAME_TARGET_BYTES + REQUEST_BYTES_MAX + 4096, 'a snapshot frame holds a full target plus one largest record');
 assert(WATCH_QUEUE_EVENTS_MAX >= WATCH_RESPONSE_EVENTS_MAX, 'a watcher queue holds at least one full response');
 assert(WATCH_QUEUE_BYTES_MAX >= WATCH_FRAGMENT_BYTES_MAX, 'a watcher queue holds at least one full-size response');
@@ -223,6 +242,20 @@ assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in m
 assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
 assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
 assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
+assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
+assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
+assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
+assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
+assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
+assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
+assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
+assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
+assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
+assert(PAXOS_ALPHA_SLOTS >= 2, 'the alpha window holds a config entry and the slot after it');
+assert(PAXOS_ALPHA_SLOTS <= INFLIGHT_MESSAGES_MAX * ENTRIES_PER_MESSAGE_MAX, 'a window of slots fits in the pipeline');
+assert(PAXOS_PROMISE_ENTRIES_MAX <= ENTRIES_PER_MESSAGE_MAX, 'a promise is an ordinary-sized message');
+assert(PAXOS_CONFIG_HISTORY_MAX >= 2, 'the config in force and the one decided but not yet in force');
+assert(PAXOS_BALLOT_ORDINAL_BITS <= 20, 'ballot rounds keep at least 2^33 values below 2^53');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
@@ -387,6 +420,63 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
+
+// RAID volumes (src/storage).
+
+/** Members of a volume (RAID-1 copies or RAID-5 columns). */
+export const RAID_MEMBERS_MAX = 16;
+/** RAID-1 needs two copies to be redundant at all. */
+export const RAID1_MEMBERS_MIN = 2;
+/** RAID-5 needs two data columns and a parity column. */
+export const RAID5_MEMBERS_MIN = 3;
+/** Chunk (stripe unit) sizes: a power of two in this range (md's default is 512 KiB); each chunk has its own CRC32C. */
+export const RAID_CHUNK_BYTES_MIN = 4 * 1024;
+export const RAID_CHUNK_BYTES_MAX = 512 * 1024;
+export const RAID_CHUNK_BYTES_DEFAULT = 64 * 1024;
+/** Stripe images kept in memory (clean ones are evicted least recently used first). */
+export const RAID_STRIPE_CACHE_BYTES_MAX = 32 * 1024 * 1024;
+/** Unflushed (dirty) stripe bytes; beyond it a write flushes first, so memory stays bounded. */
+export const RAID_DIRTY_BYTES_MAX = 8 * 1024 * 1024;
+/** Journal bytes on one member before a checkpoint empties it (opening reads a whole journal into memory). */
+export const RAID_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * One journal record: the dirty data of one flush plus its metadata. A flush carries at most the
+ * dirty bytes (and parity for them) plus metadata, so this bounds what open() will read per record.
+ */
+export const RAID_JOURNAL_RECORD_BYTES_MAX = 4 * RAID_DIRTY_BYTES_MAX + 16 * 1024 * 1024;
+/** Member file handles kept open per member (clean ones are closed least recently used first). */
+export const RAID_MEMBER_HANDLES_MAX = 256;
+/** The checkpointed metadata (namespace, sizes, checksums) of one volume. */
+export const RAID_META_BYTES_MAX = 256 * 1024 * 1024;
+/** A superblock. */
+export const RAID_SUPERBLOCK_BYTES_MAX = 64 * 1024;
+/** A path inside a volume. */
+export const RAID_PATH_BYTES_MAX = 4096;
+/** Bytes of one member rebuilt or scrubbed while holding the volume lock (the rest of the time it serves). */
+export const RAID_RESYNC_STEP_BYTES = 1024 * 1024;
+/** Default rebuild and scrub rates (md's speed_limit_max is 200 MB/s; we default lower to stay out of the way). */
+export const RAID_REBUILD_BYTES_PER_SEC_DEFAULT = 64 * 1024 * 1024;
+export const RAID_SCRUB_BYTES_PER_SEC_DEFAULT = 32 * 1024 * 1024;
+/** The slowest rate a rebuild or scrub may be throttled to (md's speed_limit_min is 1 MB/s). */
+export const RAID_RESYNC_BYTES_PER_SEC_MIN = 64 * 1024;
+/** How often a running rebuild or scrub writes its progress into the superblocks, for `raid status`. */
+export const RAID_PROGRESS_PERSIST_BYTES = 64 * 1024 * 1024;
+/**
+ * How often a flush also reads every member's superblock by path. Writes go to open handles, which
+ * keep working on a directory that was deleted or unmounted; a fresh read notices.
+ */
+export const RAID_PROBE_INTERVAL_MS = 1000;
+
+assert(RAID5_MEMBERS_MIN <= RAID_MEMBERS_MAX && RAID1_MEMBERS_MIN <= RAID_MEMBERS_MAX, 'RAID member bounds are ordered');
+assert(RAID_CHUNK_BYTES_MIN <= RAID_CHUNK_BYTES_DEFAULT && RAID_CHUNK_BYTES_DEFAULT <= RAID_CHUNK_BYTES_MAX, 'the default chunk is in range');
+assert(RAID_DIRTY_BYTES_MAX >= (RAID_MEMBERS_MAX - 1) * RAID_CHUNK_BYTES_MAX, 'at least one full stripe can be dirty');
+assert(RAID_STRIPE_CACHE_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'dirty stripes leave room in the cache for clean ones');
+assert(RAID_JOURNAL_RECORD_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'a journal record holds a full flush (data and parity)');
+assert(RAID_JOURNAL_BYTES_MAX >= RAID_JOURNAL_RECORD_BYTES_MAX, 'a journal holds at least one record');
+assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a few chunks at least');
+assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
+
+// ---------------------------------------------------------------------------------------------
 // Raft core (src/raft).
 
 /**

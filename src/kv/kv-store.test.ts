@@ -358,7 +358,7 @@ test('members: config changes carry MemberInfo in their context; updates; not fo
   const { ByteReader } = await import('../core/bytes.js');
   // A toy config-change codec standing in for the consensus package's.
   const decodeConfigChange = (data: Uint8Array) => {
-    const r = new ByteReader(data);
+    const r = new ByteReader(data); // throws DecodeError on bad bytes, like the real codec
     const kind = r.u8();
     const node = nodeIdFromBigInt(r.u64());
     const context = r.bytes(1 << 20).slice();

@@ -14,7 +14,7 @@
  * etcd does; apply only obeys alarms, which are in the log.
  */
 import { assert, assertNever } from '../core/assert.js';
-import { DecodeError } from '../core/errors.js';
+import { BulwarkError, DecodeError } from '../core/errors.js';
 import { leaseId as toLeaseId, logIndex, revision as toRevision, type LeaseId, type LogIndex, type NodeId, type Revision } from '../core/ids.js';
 import { KV_COMPACTION_STEP_RECORDS_MAX, KV_QUOTA_BYTES_DEFAULT, LEASE_TTL_SEC_MAX, LEASE_TTL_SEC_MIN_DEFAULT, LEASES_MAX, TXN_OPS_MAX } from '../core/limits.js';
 import type { SnapshotSink, SnapshotSource, StateMachine } from '../consensus/storage.js';
@@ -181,13 +181,10 @@ export class KvStore implements StateMachine<ApplyResult> {
     let change: ConfigChange;
     try {
       change = decode(data);
-    } catch (e) {
-      return { type: 'error', code: 'malformed-command', detail: `config change: ${e instanceof Error ? e.message : String(e)}` };
-    }
-    try {
       this.members.applyConfigChange(change);
     } catch (e) {
-      if (e instanceof DecodeError) return { type: 'error', code: 'malformed-command', detail: `member context: ${e.message}` };
+      // Bad bytes are a typed error, the same on every replica; anything else is a bug and crashes.
+      if (e instanceof BulwarkError) return { type: 'error', code: 'malformed-command', detail: `config change: ${e.message}` };
       throw e;
     }
     return { type: 'members', members: this.members.list() };

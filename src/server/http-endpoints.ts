@@ -19,7 +19,7 @@ interface Check {
 
 const HEALTH_READ_TIMEOUT_MS = 2000;
 
-export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; status?: () => unknown } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; status?: () => unknown; metrics?: () => string } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const serializableRead: Check = {
     name: 'serializable_read',
     async run() {
@@ -70,7 +70,7 @@ export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; st
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     switch (path) {
       case '/metrics':
-        return send(res, 200, 'text/plain; version=0.0.4', member.metrics.render());
+        return send(res, 200, 'text/plain; version=0.0.4', member.metrics.render() + (extra.metrics?.() ?? ''));
       case '/version':
         return send(res, 200, 'application/json', JSON.stringify({ etcdserver: ETCD_COMPAT_VERSION, etcdcluster: '3.4.0', bulwark: BULWARK_VERSION }));
       case '/health':

@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly failpoints?: Failpoints;
   /** Extra status for the dashboard and Status (a RAID volume's health). */
   readonly storageStatus?: () => unknown;
+  /** Extra Prometheus text for /metrics (a RAID volume's metrics). */
+  readonly storageMetrics?: () => string;
   /** Registers more gRPC services and an HTTP gateway (the full etcd API). */
   readonly extend?: (s: { grpc: GrpcServer; ctx: ServiceContext; admin: MemberAdmin }) => { gateway?: HttpHandler } | void;
 }
@@ -86,7 +88,11 @@ export class BulwarkServer {
     await member.start();
     member.onLeaderChange((s) => this.health.setStatus('', s.leader === null ? HealthCheckResponse_ServingStatus.NOT_SERVING : HealthCheckResponse_ServingStatus.SERVING));
     this.timers.push(o.env.clock.setInterval(() => member.kv.watchHub.progressTick(), WATCH_PROGRESS_INTERVAL_MS));
-    const handler = httpEndpoints(member, { ...(ext.gateway === undefined ? {} : { gateway: ext.gateway }), status: () => this.statusJson() });
+    const handler = httpEndpoints(member, {
+      ...(ext.gateway === undefined ? {} : { gateway: ext.gateway }),
+      status: () => this.statusJson(),
+      ...(o.storageMetrics === undefined ? {} : { metrics: o.storageMetrics }),
+    });
     for (const u of o.config.listenClientUrls) {
       const url = new URL(u);
       const http = createHttpServer(handler);

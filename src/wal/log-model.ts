@@ -7,9 +7,10 @@
  * Invariants: every stored index lies in (compactedThrough, lastIndex]; compactedThrough ≤ lastIndex.
  */
 import { assert, unreachable } from '../core/assert.js';
+import { IndexMap } from './index-map.js';
 
 export class LogModel<V> {
-  private readonly values = new Map<number, V>();
+  private readonly values = new IndexMap<V>();
   private last = 0;
   private compacted = 0;
   /** The highest entry index ever written to each segment: a segment may go once compaction passes it. */
@@ -88,12 +89,7 @@ export class LogModel<V> {
 
   /** Stored indexes in ascending order. */
   indexes(): number[] {
-    const keys = [...this.values.keys()];
-    // Raft appends in order, so the keys usually are already sorted; Paxos may fill holes later.
-    for (let i = 1; i < keys.length; i++) {
-      if (keys[i - 1]! > keys[i]!) return keys.sort((a, b) => a - b);
-    }
-    return keys;
+    return this.values.keys();
   }
 
   /** Stored values with index in [from, toInclusive], ascending. */
@@ -111,11 +107,6 @@ export class LogModel<V> {
   }
 
   private deleteRange(from: number, toInclusive: number): void {
-    if (from > toInclusive) return;
-    if (toInclusive - from + 1 <= this.values.size) {
-      for (let i = from; i <= toInclusive; i++) this.values.delete(i);
-      return;
-    }
-    for (const i of [...this.values.keys()]) if (i >= from && i <= toInclusive) this.values.delete(i);
+    this.values.deleteRange(from, toInclusive);
   }
 }

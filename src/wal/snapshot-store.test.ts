@@ -130,3 +130,14 @@ test('a failed write while saving is a typed error and leaves nothing behind', a
   const ok = await store.save({ index: logIndex(3), term: term(1), config }, [blob(100, 1)]);
   assert.equal(store.latest()!.index, ok.index);
 });
+
+test('reading a snapshot from start to end checks it: a bit flipped on the way fails the last read', async () => {
+  const disk = newDisk();
+  const { store } = await openSnapshotStore(disk);
+  const data = blob(5000, 5);
+  const meta = await store.save({ index: logIndex(4), term: term(1), config }, [data]);
+  assert.deepEqual(await readAll(store, meta), data, 'a clean read passes');
+  disk.inject({ type: 'flip-next-read', path: 'snap/snap-00000000000000000004-00000000000000000001.snap' });
+  await assert.rejects(readAll(store, meta), (e) => isWalError(e, 'snapshot-corrupt-read'));
+  assert.deepEqual(await readAll(store, meta), data, 'the flip was transient');
+});

@@ -18,7 +18,7 @@ import { errorMessage } from '../core/errors.js';
 import { SNAPSHOT_BYTES_MAX, SNAPSHOT_READ_BYTES_MAX, WAL_RECOVERY_READ_CHUNK_BYTES } from '../core/limits.js';
 import type { SnapshotStore } from '../consensus/storage.js';
 import type { SnapshotChunk, SnapshotMeta } from '../consensus/types.js';
-import { joinPath, type Disk, type FileHandle } from '../env/disk.js';
+import { dirname, joinPath, type Disk, type FileHandle } from '../env/disk.js';
 import { nullLogger, type Logger } from '../env/logger.js';
 import { WalError, isWalError } from './errors.js';
 import { freeName } from './segment-io.js';
@@ -66,6 +66,8 @@ const key = (m: { index: number; term: number }) => `${m.index}-${m.term}`;
 export async function openSnapshotStore(disk: Disk, options: SnapshotStoreOptions = {}): Promise<{ store: FileSnapshotStore; report: SnapshotOpenReport }> {
   const dir = options.dir ?? 'snap';
   await disk.mkdir(dir);
+  // A new directory's own name is durable only once its parent is fsynced.
+  await disk.syncDir(dirname(dir));
   const names = await disk.list(dir);
   const leftoversRemoved: string[] = [];
   for (const n of names) {
@@ -92,6 +94,7 @@ export async function openSnapshotStore(disk: Disk, options: SnapshotStoreOption
   if (quarantined.length > 0) {
     const qdir = joinPath(dir, 'quarantine');
     await disk.mkdir(qdir);
+    await disk.syncDir(dir);
     for (const q of quarantined) await disk.rename(joinPath(dir, q.name), joinPath(qdir, await freeName(disk, qdir, q.name)));
     await disk.syncDir(dir);
     await disk.syncDir(qdir);
@@ -109,6 +112,35 @@ export async function openSnapshotStore(disk: Disk, options: SnapshotStoreOption
       newerCorruptIndex: newerCorrupt.length === 0 ? null : Math.max(...newerCorrupt),
     },
   };
+}
+
+export interface SnapshotInspection {
+  readonly name: string;
+  readonly index: number;
+  readonly term: number;
+  readonly sizeBytes: number | null;
+  /** null when the snapshot is valid (trailer and data checksum); otherwise why not. */
+  readonly problem: string | null;
+}
+
+/** Checks every snapshot in full (trailer and data), writing nothing. For operators. */
+export async function inspectSnapshots(disk: Disk, options: { dir?: string } = {}): Promise<SnapshotInspection[]> {
+  const dir = options.dir ?? 'snap';
+  if ((await disk.stat(dir)) === null) return [];
+  const out: SnapshotInspection[] = [];
+  for (const name of await disk.list(dir)) {
+    const parsed = parseSnapshotFileName(name);
+    if (parsed === null) continue;
+    const checked = await checkSnapshotFile(disk, joinPath(dir, name), parsed, { data: true });
+    out.push({
+      name,
+      index: parsed.index,
+      term: parsed.term,
+      sizeBytes: checked.type === 'valid' ? checked.meta.sizeBytes : null,
+      problem: checked.type === 'valid' ? null : checked.reason,
+    });
+  }
+  return out.sort((a, b) => b.index - a.index || b.term - a.term);
 }
 
 type SnapshotCheck = { readonly type: 'valid'; readonly meta: SnapshotMeta } | { readonly type: 'damaged'; readonly reason: string };
@@ -382,6 +414,7 @@ export class FileSnapshotStore implements SnapshotStore {
       await this.closeReadHandle(s.name);
       const qdir = joinPath(this.dir, 'quarantine');
       await this.disk.mkdir(qdir);
+      await this.disk.syncDir(this.dir);
       await this.disk.rename(joinPath(this.dir, s.name), joinPath(qdir, await freeName(this.disk, qdir, s.name)));
       await this.disk.syncDir(this.dir);
       this.logger.error('CORRUPT: snapshot quarantined', { index: meta.index, reason });

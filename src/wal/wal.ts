@@ -27,7 +27,7 @@ import {
 } from '../core/limits.js';
 import type { LogStore } from '../consensus/storage.js';
 import type { Entry } from '../consensus/types.js';
-import { joinPath, type Disk, type FileHandle } from '../env/disk.js';
+import { dirname, joinPath, type Disk, type FileHandle } from '../env/disk.js';
 import { nullLogger, type Logger } from '../env/logger.js';
 import { BatchBuilder, beginFrameBytes, type CommitState } from './batch.js';
 import { WalError } from './errors.js';
@@ -106,15 +106,13 @@ interface Segment {
   handle: FileHandle | null;
 }
 
-/** Opens (and recovers) the write-ahead log in `options.dir` of `disk`. */
-export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ wal: Wal; recovered: WalRecovered }> {
-  const dir = options.dir ?? 'wal';
-  const planted = options.testing?.plantedBug;
-  await disk.mkdir(dir);
+/** Reads every segment and plans recovery, re-reading damaged-looking segments until two reads agree. */
+async function readAndPlan(disk: Disk, dir: string, planted: WalPlantedBug | undefined): Promise<{ plan: WalRecoveryPlan; files: Map<string, SegmentFile>; rereads: number }> {
   const names = (await disk.list(dir)).filter((n) => parseSegmentFileName(n) !== null);
   const files = new Map<string, SegmentFile>();
   for (const name of names) files.set(name, await readSegment(disk, dir, name));
-  let plan = planWalRecovery([...files.values()], { plantedTruncateOnChecksumFailure: planted === 'truncate-on-checksum-failure' });
+  const planOptions = { plantedTruncateOnChecksumFailure: planted === 'truncate-on-checksum-failure' };
+  let plan = planWalRecovery([...files.values()], planOptions);
   // Damage can be a transient read fault: read the damaged segments again until two reads agree.
   let rereads = 0;
   for (let attempt = 1; attempt < WAL_RECOVERY_READ_ATTEMPTS_MAX; attempt++) {
@@ -128,23 +126,56 @@ export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ w
       files.set(name, again);
     }
     if (!changed) break;
-    plan = planWalRecovery([...files.values()], { plantedTruncateOnChecksumFailure: planted === 'truncate-on-checksum-failure' });
+    plan = planWalRecovery([...files.values()], planOptions);
   }
+  return { plan, files, rereads };
+}
+
+function reportOf(plan: WalRecoveryPlan, files: ReadonlyMap<string, SegmentFile>, rereads: number): WalRecoveryReport {
+  let bytesScanned = 0;
+  for (const f of files.values()) bytesScanned += f.bytes.length;
+  const corrupt = plan.events.some((e) => e.type === 'corrupt' || e.type === 'head-gap');
+  return { segments: files.size, bytesScanned, decisions: plan.decisions, events: plan.events, corrupt, rereads };
+}
+
+/**
+ * What recovery would do, without doing it: reads the segments and plans, writes nothing. For
+ * operators (`bulwark storage check`).
+ */
+export async function inspectWal(disk: Disk, options: { dir?: string } = {}): Promise<{ report: WalRecoveryReport; lastIndex: LogIndex; compactedThrough: LogIndex; repairUntil: LogIndex | null; entries: number }> {
+  const dir = options.dir ?? 'wal';
+  if ((await disk.stat(dir)) === null) {
+    return { report: { segments: 0, bytesScanned: 0, decisions: [], events: [], corrupt: false, rereads: 0 }, lastIndex: logIndex(0), compactedThrough: logIndex(0), repairUntil: null, entries: 0 };
+  }
+  const { plan, files, rereads } = await readAndPlan(disk, dir, undefined);
+  return {
+    report: reportOf(plan, files, rereads),
+    lastIndex: logIndex(plan.model.lastIndex),
+    compactedThrough: logIndex(plan.model.compactedThrough),
+    repairUntil: plan.repairUntil === null ? null : logIndex(plan.repairUntil),
+    entries: plan.model.size,
+  };
+}
+
+/** Opens (and recovers) the write-ahead log in `options.dir` of `disk`. */
+export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ wal: Wal; recovered: WalRecovered }> {
+  const dir = options.dir ?? 'wal';
+  await disk.mkdir(dir);
+  // A new directory's own name is durable only once its parent is fsynced.
+  await disk.syncDir(dirname(dir));
+  const { plan, files, rereads } = await readAndPlan(disk, dir, options.testing?.plantedBug);
   const wal = new Wal(disk, dir, options, plan);
   try {
     await wal.carryOut(plan, files);
   } catch (e) {
     throw new WalError('wal-fatal', `write-ahead log ${disk.name}/${dir}: recovery could not write: ${errorMessage(e)}`, { cause: e });
   }
-  let bytesScanned = 0;
-  for (const f of files.values()) bytesScanned += f.bytes.length;
   const entries = plan.model.indexes().map((i) => {
     const located = plan.model.get(i)!;
     const e = located.entry!;
     located.entry = null;
     return e;
   });
-  const corrupt = plan.events.some((e) => e.type === 'corrupt' || e.type === 'head-gap');
   return {
     wal,
     recovered: {
@@ -154,7 +185,7 @@ export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ w
       compactedThrough: logIndex(plan.model.compactedThrough),
       completeFromIndex: logIndex(plan.completeFromIndex),
       repairUntil: plan.repairUntil === null ? null : logIndex(plan.repairUntil),
-      report: { segments: files.size, bytesScanned, decisions: plan.decisions, events: plan.events, corrupt, rereads },
+      report: reportOf(plan, files, rereads),
     },
   };
 }
@@ -654,6 +685,7 @@ export class Wal implements LogStore {
     if (plan.quarantined.length > 0) {
       const qdir = quarantineDir(this.dir);
       await disk.mkdir(qdir);
+      await disk.syncDir(this.dir);
       for (const q of plan.quarantined) {
         if (q.fromOffset === 0) {
           await disk.rename(joinPath(this.dir, q.name), joinPath(qdir, await freeName(disk, qdir, q.name)));
