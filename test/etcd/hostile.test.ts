@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { GrpcChannel, GrpcError, Status } from '../../src/api/grpc/index.js';
+import { GrpcError, Status, type GrpcChannel } from '../../src/api/grpc/index.js';
 import { ClusterService, KVService, LeaseService, MaintenanceService, WatchService, decodeMemberAddResponse, decodeRangeResponse, type TxnRequestInit } from '../../src/api/proto/generated/etcdserverpb.js';
 import { startCluster, type TestCluster } from '../cluster/harness.js';
 
