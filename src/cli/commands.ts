@@ -3,6 +3,7 @@ import { lbCommand } from './cmd-lb.js';
 import { serveCommand } from './cmd-serve.js';
 import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
+import { snapshotRestoreCommand } from './cmd-snapshot-restore.js';
 import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
@@ -15,5 +16,6 @@ export const COMMANDS: readonly Command[] = [
   lbCommand,
   raidCommand,
   storageCheckCommand,
+  snapshotRestoreCommand,
   versionCommand,
 ];
