@@ -14,7 +14,7 @@ import { NodeDisk } from '../../src/env/node/disk.js';
 import { parseInitialCluster } from '../../src/server/config.js';
 import { freePorts, localClusterOnFreePorts, type LocalCluster } from '../../src/server/local-cluster.js';
 import { restoreSnapshot } from '../../src/server/snapshot-restore.js';
-import { startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
+import { put, startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
 import { ETCD, ETCDCTL, etcdctl } from './twin.js';
 
 const skip = ETCDCTL === undefined ? 'etcdctl not installed (apt-get install -y etcd-client)' : false;
@@ -30,8 +30,7 @@ describe('etcd-format snapshots', { skip }, () => {
     t = await startCluster({ size: 3 });
     const eps = [t.cluster.endpoints()[0]!];
     for (let i = 0; i < 300; i++) {
-      const r = await etcdctl(eps, ['put', `key-${i % 120}`, `value-${i}`]);
-      assert.equal(r.code, 0, r.stderr);
+      await put(t.channel('m1'), `key-${i % 120}`, `value-${i}`, 10_000);
       if (i === 150) assert.equal((await etcdctl(eps, ['compaction', '100'])).code, 0);
     }
     const lease = await etcdctl(eps, ['lease', 'grant', '600']);

@@ -39,6 +39,8 @@ export function etcdctl(endpoints: readonly string[], args: readonly string[], o
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // etcdctl may exit before reading its input: a closed pipe is not an error here.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(o.input ?? '');
     const limit = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 40_000);
     const stream = o.streamMs === undefined ? null : setTimeout(() => p.kill('SIGINT'), o.streamMs);
