@@ -108,9 +108,12 @@ function planBucket(source: BoltBucketSource, pageSize: number): BucketPlan {
     start = end;
     bytes = PAGE_HEADER_BYTES;
   };
+  let prev: Uint8Array | null = null;
   for (let i = 0; i < source.length; i++) {
-    if (i > 0) assert(compareBytes(source.key(i - 1), source.key(i)) < 0, 'bucket keys are strictly ascending');
-    const elem = ELEMENT_BYTES + source.key(i).length + source.valueBytes(i);
+    const key = source.key(i);
+    if (prev !== null) assert(compareBytes(prev, key) < 0, 'bucket keys are strictly ascending');
+    prev = key;
+    const elem = ELEMENT_BYTES + key.length + source.valueBytes(i);
     if (i > start && bytes + elem > pageSize) flush(i);
     bytes += elem;
   }

@@ -43,13 +43,26 @@ export class EtcdSnapshotError extends BulwarkError<'etcd-snapshot-invalid'> {
 
 /** etcd's revision key: u64 BE main, '_', u64 BE sub, and 't' for a tombstone. */
 export function revisionKey(main: number, sub: number, tombstone: boolean): Uint8Array {
+  // Revisions stay below 2^53: two 32-bit halves by arithmetic, no BigInt (this runs per record).
   const b = new Uint8Array(tombstone ? 18 : 17);
-  const v = new DataView(b.buffer);
-  v.setBigUint64(0, BigInt(main), false);
+  putU64be(b, 0, main);
   b[8] = 0x5f;
-  v.setBigUint64(9, BigInt(sub), false);
+  putU64be(b, 9, sub);
   if (tombstone) b[17] = 0x74;
   return b;
+}
+
+function putU64be(b: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / 0x1_0000_0000);
+  const lo = n >>> 0;
+  b[at] = hi >>> 24;
+  b[at + 1] = (hi >>> 16) & 0xff;
+  b[at + 2] = (hi >>> 8) & 0xff;
+  b[at + 3] = hi & 0xff;
+  b[at + 4] = lo >>> 24;
+  b[at + 5] = (lo >>> 16) & 0xff;
+  b[at + 6] = (lo >>> 8) & 0xff;
+  b[at + 7] = lo & 0xff;
 }
 
 function u64be(n: bigint | number): Uint8Array {
