@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { NodeDisk } from '../env/node/disk.js';
 import { ConfigError, parseInitialCluster } from '../server/config.js';
-import { RestoreError, restoreSnapshot } from '../server/snapshot-restore.js';
+import { restoreSnapshot } from '../server/snapshot-restore.js';
+import { RestoreError } from '../server/errors.js';
 import { UsageError, type Command } from './command.js';
 
 const USAGE = `bulwark snapshot restore <file> [flags]

@@ -5,15 +5,8 @@
  * what the tree expects, and depth and visit counts are bounded, so a damaged or hostile file gives
  * a BoltError, never a crash or a hang. Format: bbolt-format.ts.
  */
-import { BulwarkError } from '../core/errors.js';
+import { BoltError } from './errors.js';
 import { BOLT_MAGIC, BOLT_VERSION, BUCKET_HEADER_BYTES, BUCKET_LEAF_FLAG, ELEMENT_BYTES, META_CHECKSUM_OFFSET, PAGE_HEADER_BYTES, PageFlag, fnv1a64, readPageHeader, type BoltMeta } from './bbolt-format.js';
-
-export class BoltError extends BulwarkError<'bolt-invalid'> {
-  constructor(message: string) {
-    super('bolt-invalid', `invalid bbolt database: ${message}`);
-    this.name = 'BoltError';
-  }
-}
 
 const TREE_DEPTH_MAX = 64;
 
@@ -162,3 +155,4 @@ interface Bucket {
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BoltError, BoltReader } from './bbolt-reader.js';
+import { BoltReader } from './bbolt-reader.js';
+import { BoltError } from './errors.js';
 import { boltImage, compareBytes, type BoltBucketSource } from './bbolt-writer.js';
 
 const enc = new TextEncoder();

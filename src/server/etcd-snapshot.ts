@@ -16,9 +16,9 @@
  * `etcdSnapshotStream` yields the bbolt file followed by the SHA-256 of it, as etcd's
  * Maintenance.Snapshot sends it (the caller hashes: Node's crypto lives in the server package).
  */
+import { EtcdSnapshotError } from './errors.js';
 import { encodeAlarmMember } from '../api/proto/generated/etcdserverpb.js';
 import { decodeKeyValue, encodeKeyValue } from '../api/proto/generated/mvccpb.js';
-import { BulwarkError } from '../core/errors.js';
 import { nodeIdToBigInt, leaseId as toLeaseId, type LeaseId } from '../core/ids.js';
 import type { AlarmMember } from '../kv/alarms.js';
 import { bytesFromLatin1 } from '../kv/latin1.js';
@@ -33,13 +33,6 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export const ETCD_CLUSTER_VERSION = '3.4.0';
-
-export class EtcdSnapshotError extends BulwarkError<'etcd-snapshot-invalid'> {
-  constructor(message: string) {
-    super('etcd-snapshot-invalid', `invalid etcd snapshot: ${message}`);
-    this.name = 'EtcdSnapshotError';
-  }
-}
 
 /** etcd's revision key: u64 BE main, '_', u64 BE sub, and 't' for a tombstone. */
 export function revisionKey(main: number, sub: number, tombstone: boolean): Uint8Array {
@@ -285,3 +278,4 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
+

@@ -21,7 +21,8 @@ import { DecodeError, errorMessage } from '../core/errors.js';
 import { GATEWAY_BODY_BYTES_MAX, GATEWAY_QUEUED_REQUESTS_MAX, GATEWAY_REQUEST_TIMEOUT_MS, GATEWAY_STREAM_BUFFER_BYTES_MAX, GATEWAY_STREAMS_MAX } from '../core/limits.js';
 import { gatewayRoute, type GatewayRoute } from './gateway-routes.js';
 import type { HttpHandler } from './http-endpoints.js';
-import { JsonStreamError, JsonStreamSplitter } from './json-stream-splitter.js';
+import { JsonStreamSplitter } from './json-stream-splitter.js';
+import { JsonStreamError } from './errors.js';
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',

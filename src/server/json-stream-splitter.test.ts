@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { JsonStreamError, JsonStreamSplitter } from './json-stream-splitter.js';
+import { JsonStreamSplitter } from './json-stream-splitter.js';
+import { JsonStreamError } from './errors.js';
 
 const enc = new TextEncoder();
 

@@ -4,14 +4,7 @@
  * one text per value, as Go's json.Decoder reads them. A pure state machine: feed chunks of any
  * size, down to one byte. Only objects and arrays are values here (what protobuf JSON sends).
  */
-import { BulwarkError } from '../core/errors.js';
-
-export class JsonStreamError extends BulwarkError<'json-stream'> {
-  constructor(message: string) {
-    super('json-stream', message);
-    this.name = 'JsonStreamError';
-  }
-}
+import { JsonStreamError } from './errors.js';
 
 export class JsonStreamSplitter {
   private parts: Buffer[] = [];
@@ -70,3 +63,4 @@ export class JsonStreamSplitter {
     this.parts.push(Buffer.from(bytes));
   }
 }
+

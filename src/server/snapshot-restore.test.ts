@@ -12,7 +12,8 @@ import { KvStore } from '../kv/kv-store.js';
 import { openStorage } from '../wal/index.js';
 import { decodeBootstrap } from './bootstrap.js';
 import { etcdBoltImage } from './etcd-snapshot.js';
-import { RestoreError, restoreSnapshot, snapshotFormatOf } from './snapshot-restore.js';
+import { restoreSnapshot, snapshotFormatOf } from './snapshot-restore.js';
+import { RestoreError } from './errors.js';
 
 const self = nodeIdFromBigInt(9n);
 

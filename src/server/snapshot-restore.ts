@@ -25,8 +25,8 @@
  * The new log starts with the snapshot at index 1, term 1, and a hard state of term 1 with no vote;
  * the member restores its state from it on start and the members elect a leader in term 2.
  */
+import { RestoreError } from './errors.js';
 import { createHash } from 'node:crypto';
-import { BulwarkError } from '../core/errors.js';
 import { logIndex, term, type LeaseId, type NodeId } from '../core/ids.js';
 import { writeFileAtomic, type Disk } from '../env/disk.js';
 import { KvStore } from '../kv/kv-store.js';
@@ -42,13 +42,6 @@ import { BOOTSTRAP_FILE, encodeBootstrap, type Bootstrap } from './bootstrap.js'
 import type { InitialMember } from './config.js';
 import { readEtcdDatabase } from './etcd-snapshot.js';
 import { clusterIdFor, memberIdFor } from './member-id.js';
-
-export class RestoreError extends BulwarkError<'restore'> {
-  constructor(message: string) {
-    super('restore', message);
-    this.name = 'RestoreError';
-  }
-}
 
 export interface RestoreOptions {
   /** The snapshot file's bytes. */
@@ -219,3 +212,4 @@ function bulwarkImage(file: Uint8Array): StateImage {
   sink.finish();
   return store.snapshotImage();
 }
+
