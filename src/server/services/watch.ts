@@ -74,6 +74,10 @@ export function registerWatch(server: GrpcServer, ctx: ServiceContext): void {
           });
         }
       }
+      // The client closed its side: as etcd's, the stream goes on sending until the client leaves.
+      if (failed === null && !call.cancelled) {
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve(), { once: true }));
+      }
     } finally {
       stream.close();
     }
