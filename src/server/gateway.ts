@@ -138,7 +138,7 @@ export function createGateway(o: GatewayOptions): HttpHandler {
       }
       streams++;
       res.once('close', () => streams--);
-      void bidi(route, method, req, res);
+      void bidi(route, method, req, res, () => clearTimeout(timer));
     }
     return true;
   };
@@ -190,7 +190,8 @@ export function createGateway(o: GatewayOptions): HttpHandler {
     }
   }
 
-  async function bidi(route: GatewayRoute, method: LocalMethod, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `started`: the first request arrived whole; a body that streams on after it is not cut by the timeout. */
+  async function bidi(route: GatewayRoute, method: LocalMethod, req: IncomingMessage, res: ServerResponse, started: () => void): Promise<void> {
     const call = new GatewayCall(route.method.path, req, res, (m) => toJsonText(route, m));
     const requests = new RequestQueue();
     const splitter = new JsonStreamSplitter(bodyBytesMax);
@@ -199,7 +200,10 @@ export function createGateway(o: GatewayOptions): HttpHandler {
     requests.onLow = () => req.resume();
     const onData = (chunk: Buffer): void => {
       try {
-        for (const text of splitter.push(chunk)) requests.push(decodeRequest(route, text));
+        for (const text of splitter.push(chunk)) {
+          requests.push(decodeRequest(route, text));
+          started();
+        }
         if (requests.size >= GATEWAY_QUEUED_REQUESTS_MAX) req.pause();
       } catch (e) {
         // The rest of the body is read and dropped; the client gets the error in the response.
