@@ -209,13 +209,17 @@ export function createGateway(o: GatewayOptions): HttpHandler {
         // The rest of the body is read and dropped; the client gets the error in the response.
         bodyError = statusOf(o.grpc, route, e);
         requests.end();
+        call.finish(); // the handler stops (a watch would otherwise go on after its requests end)
         req.off('data', onData);
         req.resume();
       }
     };
     req.on('data', onData);
     req.once('end', () => {
-      if (!splitter.atBoundary) bodyError = new GrpcError(Status.INVALID_ARGUMENT, 'unexpected EOF');
+      if (!splitter.atBoundary && bodyError === null) {
+        bodyError = new GrpcError(Status.INVALID_ARGUMENT, 'unexpected EOF');
+        call.finish();
+      }
       if (!route.outlivesRequests || bodyError !== null) requests.end();
     });
     res.once('close', () => requests.end());
