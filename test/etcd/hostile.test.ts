@@ -141,6 +141,8 @@ describe('hostile clients never take the member down', () => {
     const junk = await fetch(`http://${endpoint}/v3/watch`, { method: 'POST', body: '{"create_request":{"key":"Zm9v"}} hello', signal: AbortSignal.timeout(5000) });
     const text = await junk.text();
     assert.match(text, /"error"/);
+    const cut = await fetch(`http://${endpoint}/v3/watch`, { method: 'POST', body: '{"create_request":{"key":', signal: AbortSignal.timeout(5000) });
+    assert.match(await cut.text(), /unexpected EOF/);
     // A streaming watch whose client never reads the response.
     const s = net.connect(port, '127.0.0.1');
     sockets.push(s);
