@@ -18,17 +18,30 @@ export function applyProfile(profile: Profile, p: SimParams): SimParams {
       return {
         ...p,
         clusterSize: 3,
+        safetyMs: 300 * electionMs,
         network: { delayMsMin: electionMs / 20, delayMsMean: electionMs / 8, duplicateRate: 0.1, reorderRate: 0.2, lossRate: Math.min(p.network.lossRate, 0.05) },
-        node: { ...p.node, crashInSyncRate: 0.2, syncFailRate: 0, diskLatencyMsMin: 0, diskLatencyMsMean: electionMs / 20 },
-        faults: { ...p.faults, actionMsMean: electionMs * 3, restartDelayMsMean: electionMs / 20, weights: { ...p.faults.weights, crash: 1, restart: 1 }, downMax: p.clusterSize },
+        // Without pre-vote, candidacies overlap more often; one-way cuts keep a candidate from hearing
+        // the winner, so a second grant of the same term can still elect it.
+        node: { ...p.node, engine: { ...p.node.engine, preVote: false }, crashInSyncRate: 0.2, syncFailRate: 0, diskLatencyMsMin: 0, diskLatencyMsMean: electionMs / 20 },
+        faults: {
+          ...p.faults,
+          actionMsMean: electionMs * 3,
+          partitionModes: ['asymmetric', 'isolate'],
+          restartDelayMsMean: electionMs / 20,
+          weights: { partition: 1, heal: 1, crash: 1, restart: 1, clog: 0.2 },
+          downMax: p.clusterSize,
+        },
       };
     case 'leader-churn':
       // Five members, leaders cut off and crashed often, so terms overlap and logs diverge.
       return {
         ...p,
         clusterSize: 5,
+        safetyMs: 300 * electionMs,
         network: { ...p.network, lossRate: 0.05 },
-        node: { ...p.node, crashInSyncRate: 0.01, snapshotEveryEntries: 0 },
+        // One entry per message: an old term's entries and the new leader's no-op travel apart, so
+        // a majority can hold the old entry without the new one (the shape of Figure 8).
+        node: { ...p.node, engine: { ...p.node.engine, entriesPerMessageMax: 1, preVote: false }, crashInSyncRate: 0.01, snapshotEveryEntries: 0 },
         faults: {
           ...p.faults,
           actionMsMean: electionMs * 2,
