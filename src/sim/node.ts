@@ -42,6 +42,11 @@ export interface NodeParams {
    * window where written-but-unsynced state exists, which random crash times rarely hit).
    */
   readonly crashInSyncRate: number;
+  /**
+   * Chance that the process dies right after applying an entry (like etcd's apply failpoints): a
+   * leader that just committed and applied dies before anything newer spreads.
+   */
+  readonly crashAfterApplyRate: number;
   readonly snapshotEveryEntries: number;
 }
 
@@ -50,8 +55,8 @@ export interface NodeObserver {
   onSoftState(node: SimNode, soft: SoftState): void;
   onApply(node: SimNode, entry: Entry): void;
   onFatal(node: SimNode, error: unknown): void;
-  /** The member crashed with a sync in flight (the simulation restarts it later). */
-  onCrashInSync(node: SimNode): void;
+  /** A crash injected at a chosen moment (a sync in flight, right after an apply); the simulation restarts it later. */
+  onInjectedCrash(node: SimNode, when: string): void;
 }
 
 export interface SimNodeOptions {
@@ -159,7 +164,7 @@ export class SimNode {
           this.o.loop.schedule(at, `crash-in-sync ${label}`, () => {
             if (this.inc !== inc || !inc.alive) return;
             this.crash();
-            this.o.observer.onCrashInSync(this);
+            this.o.observer.onInjectedCrash(this, 'in sync');
           });
         }
         return random.chance(this.params.syncFailRate);
@@ -197,6 +202,13 @@ export class SimNode {
           if (!inc.alive) return;
           this.o.observer.onApply(this, entry);
           this.answerWrite(inc, result);
+          if (random.chance(this.params.crashAfterApplyRate)) {
+            this.o.loop.schedule(0, `crash-after-apply ${label}`, () => {
+              if (this.inc !== inc || !inc.alive) return;
+              this.crash();
+              this.o.observer.onInjectedCrash(this, 'after apply');
+            });
+          }
         },
         onReadState: (rs) => {
           const r = inc.reads.get(rs.requestId);

@@ -85,6 +85,7 @@ export function deriveParams(seed: number): SimParams {
     diskLatencyMsMean: round(between(r, 0.05, tickMs / 2)),
     syncFailRate: r.chance(0.2) ? round(between(r, 0, 0.002), 5) : 0,
     crashInSyncRate: r.chance(0.3) ? round(between(r, 0, 0.01), 5) : 0,
+    crashAfterApplyRate: r.chance(0.2) ? round(between(r, 0, 0.005), 5) : 0,
     snapshotEveryEntries: r.chance(0.3) ? 0 : r.intBetween(10, 200),
   };
   const keyCount = r.intBetween(1, 5);
@@ -122,7 +123,7 @@ export function describeParams(p: SimParams): string {
   const e = p.node.engine;
   return [
     `engine: heartbeat ${e.heartbeatTicks} ticks, election ${e.electionTicks} ticks, pre-vote ${e.preVote ? 'on' : 'off'}, check-quorum ${e.checkQuorum ? 'on' : 'off'}, ${e.entriesPerMessageMax} entries per message, ${e.inflightMessagesMax} in flight`,
-    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, crash-in-sync rate ${p.node.crashInSyncRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries`,
+    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, crash-in-sync rate ${p.node.crashInSyncRate}, crash-after-apply rate ${p.node.crashAfterApplyRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries`,
     `network delay ${p.network.delayMsMin}+exp(${p.network.delayMsMean}) ms, loss ${p.network.lossRate}, duplication ${p.network.duplicateRate}, reordering ${p.network.reorderRate}`,
     f.actionMsMean === Infinity
       ? 'faults: none'

@@ -10,14 +10,15 @@ import { describeParams } from './params.js';
 import { describeViolation, runSimulation, type SimOptions, type SimResult } from './simulation.js';
 import type { CheckerName } from './checkers.js';
 import type { ConsensusKind } from './engines.js';
+import type { Profile } from './profiles.js';
 
 function explain(r: SimResult): string {
   return [`seed ${r.seed} (${r.consensus}${r.plantedBug !== null ? `, ${r.plantedBug}` : ''})`, describeParams(r.params), ...r.violations.map(describeViolation), `reproduce: bulwark sim --seed ${r.seed} --consensus ${r.consensus}${r.plantedBug !== null ? ` --planted-bug ${r.plantedBug}` : ''}`].join('\n');
 }
 
-async function sweep(consensus: ConsensusKind, seeds: readonly number[]): Promise<void> {
+async function sweep(consensus: ConsensusKind, seeds: readonly number[], profile: Profile = 'swarm'): Promise<void> {
   for (const seed of seeds) {
-    const r = await runSimulation({ seed, consensus });
+    const r = await runSimulation({ seed, consensus, profile });
     assert.equal(r.violations.length, 0, explain(r));
     assert.ok(r.stats.opsCompleted > 0 || r.params.clientCount === 0, `seed ${seed}: no operation completed`);
   }
@@ -50,9 +51,33 @@ test('seed sweep with the stand-in engine: fixed seeds and a few random ones', {
   const random = Array.from({ length: 3 }, () => 1 + Math.floor(Math.random() * 2 ** 31));
   console.log(`random seeds this run: ${random.join(', ')}`);
   await sweep('stand-in', [...range(1, 12), ...random]);
+  await sweep('stand-in', range(1, 3), 'crash-in-sync');
+  await sweep('stand-in', range(1, 3), 'leader-churn');
 });
 
-test('planted bug caught: a stale read without a quorum round breaks linearizability (stand-in engine)', { timeout: 300_000 }, async () => {
-  const r = await findViolation({ consensus: 'stand-in', plantedBug: 'stale-read-without-quorum' }, range(1, 60), ['linearizability']);
-  console.log(`caught at seed ${r.seed}`);
-});
+/**
+ * One planted bug per checker family, each with the profile that makes its interleaving likely and
+ * a bound on the seeds it may take. `engines` lists the engines that have the switch.
+ */
+interface PlantedCase {
+  readonly bug: string;
+  readonly profile: Profile;
+  readonly checkers: readonly CheckerName[];
+  readonly seeds: readonly number[];
+}
+
+const PLANTED: readonly PlantedCase[] = [
+  // A deposed leader answering reads alone serves stale data: linearizability.
+  { bug: 'stale-read-without-quorum', profile: 'leader-churn', checkers: ['linearizability'], seeds: range(1, 40) },
+  // A vote sent before it is durable, then a crash: the member votes twice in a term: election safety.
+  { bug: 'vote-without-persist', profile: 'crash-in-sync', checkers: ['election-safety'], seeds: range(1, 30) },
+  // A vote for a candidate missing committed entries: leader completeness.
+  { bug: 'skip-up-to-date-check', profile: 'leader-churn', checkers: ['leader-completeness'], seeds: range(1, 30) },
+];
+
+for (const c of PLANTED) {
+  test(`planted bug caught (stand-in engine): ${c.bug} → ${c.checkers.join('/')}`, { timeout: 300_000 }, async () => {
+    const r = await findViolation({ consensus: 'stand-in', plantedBug: c.bug, profile: c.profile }, c.seeds, c.checkers);
+    console.log(`${c.bug}: caught at seed ${r.seed} (${r.violations.map((v) => v.checker).join(', ')})`);
+  });
+}

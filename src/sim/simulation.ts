@@ -124,9 +124,9 @@ class Simulation {
         this.loop.trace(`fatal ${n.id}`);
         this.scheduleRestart(n);
       },
-      onCrashInSync: (n) => {
+      onInjectedCrash: (n, when) => {
         this.stats.crashes++;
-        this.loop.trace(`crash-in-sync ${n.id}`);
+        this.loop.trace(`crash ${when} ${n.id}`);
         this.scheduleRestart(n);
       },
     };
@@ -207,7 +207,7 @@ class Simulation {
     this.faultsOn = false;
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-    for (const n of this.nodes) n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+    for (const n of this.nodes) n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0, crashAfterApplyRate: 0 });
     for (const c of this.clients) c.stop();
     for (const n of this.nodes) {
       if (!n.up) {
