@@ -1,7 +1,17 @@
 import type { Command } from './command.js';
+import { lbCommand } from './cmd-lb.js';
+import { raidCommand } from './cmd-raid.js';
+import { simCommand } from './cmd-sim.js';
+import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
-import { simCommand } from './cmd-sim.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
-export const COMMANDS: readonly Command[] = [upCommand, versionCommand, simCommand];
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  simCommand,
+  lbCommand,
+  raidCommand,
+  storageCheckCommand,
+  versionCommand,
+];

@@ -44,6 +44,160 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
+// State machine: the MVCC store, leases, watches, client sessions (src/kv).
+
+/** Head records per leaf of the sorted key index (a two-level B-tree; splits beyond this). */
+export const KV_INDEX_LEAF_KEYS_MAX = 512;
+/** Records per chunk of the revision-ordered history log. */
+export const KV_REVLOG_CHUNK_RECORDS = 4096;
+/** History records trimmed per applied entry by the incremental physical compaction. */
+export const KV_COMPACTION_STEP_RECORDS_MAX = 10_000;
+/** etcd's --quota-backend-bytes default: 2 GiB of logical data before the NOSPACE alarm. */
+export const KV_QUOTA_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+/** Bytes charged per history record on top of its key and value (index, revisions, lease). */
+export const KV_RECORD_OVERHEAD_BYTES = 64;
+/** Nesting depth of transactions accepted by the decoder (etcd bounds it only by request size). */
+export const TXN_NESTING_DEPTH_MAX = 32;
+
+/** etcd's MaxLeaseTTL, in seconds. */
+export const LEASE_TTL_SEC_MAX = 9_000_000_000;
+/** etcd's minimum lease TTL with default timing: ceil(1.5 election timeouts of 1 s) seconds. */
+export const LEASE_TTL_SEC_MIN_DEFAULT = 2;
+/** Leases alive at once in one store. */
+export const LEASES_MAX = 1 << 20;
+/** How often the leader checkpoints remaining TTLs through the log (etcd's 5 minutes). */
+export const LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT = 5 * 60 * 1000;
+/**
+ * The shortest delay between checkpoints of one lease. A lease is checkpointed every half TTL,
+ * within [this, the interval], so a leader change extends any lease by at most that much.
+ */
+export const LEASE_CHECKPOINT_DELAY_MS_MIN = 1000;
+/** Checkpoints in one LeaseCheckpoint entry (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1000;
+/** Expired leases in one LeaseExpire entry (etcd revokes at most 1000 a second). */
+export const LEASE_EXPIRIES_PER_ENTRY_MAX = 1000;
+/** A lease proposed for expiry and still alive this long after is proposed again. */
+export const LEASE_EXPIRY_RETRY_MS = 3000;
+
+/** Client sessions kept for exactly-once writes; the least recently used is dropped beyond it. */
+export const SESSIONS_MAX = 4096;
+/** A session unused for this many log entries expires (deterministic: measured in the log). */
+export const SESSION_IDLE_ENTRIES_MAX = 1_000_000;
+/** Responses one session keeps for requests its client has not yet acknowledged. */
+export const SESSION_RESPONSES_MAX = 256;
+/** A response larger than this is not kept: a duplicate gets "response not retained". */
+export const SESSION_RESPONSE_BYTES_MAX = 1024 * 1024;
+/** Bytes of kept responses over all sessions. */
+export const SESSIONS_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Watchers registered at once on one store. */
+export const WATCHERS_MAX = 100_000;
+/** Events queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_EVENTS_MAX = 1024;
+/** Estimated bytes queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** History records one catch-up step scans for an unsynced watcher (then it yields). */
+export const WATCH_CATCHUP_SCAN_RECORDS_MAX = 8192;
+/**
+ * Responses a watch stream queues that are not any watcher's (refused creates): beyond it the API
+ * layer stops reading the client's requests until they are sent (etcd's ctrlStreamBufLen).
+ */
+export const WATCH_STREAM_CONTROL_RESPONSES_MAX = 16;
+/** Events merged into one watch response (whole revisions only). */
+export const WATCH_RESPONSE_EVENTS_MAX = 1000;
+/** Estimated bytes of one watch response; a larger revision is fragmented when the watcher asks. */
+export const WATCH_FRAGMENT_BYTES_MAX = REQUEST_BYTES_MAX;
+/** etcd's --watch-progress-notify-interval default. */
+export const WATCH_PROGRESS_NOTIFY_INTERVAL_MS_DEFAULT = 10 * 60 * 1000;
+
+/** Target bytes of one frame (and one chunk) of a state-machine snapshot. */
+export const KV_SNAPSHOT_FRAME_TARGET_BYTES = 256 * 1024;
+/** Largest frame a snapshot reader accepts: the target plus one record of the largest request. */
+export const KV_SNAPSHOT_FRAME_BYTES_MAX = 4 * 1024 * 1024;
+
+/** A member's name, in bytes. */
+export const MEMBER_NAME_BYTES_MAX = 256;
+/** Peer or client URLs of one member. */
+export const MEMBER_URLS_MAX = 16;
+/** One URL, in bytes. */
+export const MEMBER_URL_BYTES_MAX = 1024;
+// Durable storage: write-ahead log, snapshots, recovery (src/wal).
+
+/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
+export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
+/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
+export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Records (entries, truncations) in one group-commit batch. */
+export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
+/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
+export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
+/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
+export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
+export const WAL_HARD_STATE_BYTES_MAX = 1024;
+/**
+ * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
+ * unreadable sector (512 B or 4 KiB) can destroy both.
+ */
+export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
+/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
+export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
+/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
+export const WAL_RECOVERY_SECTOR_BYTES = 512;
+/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
+export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
+/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
+export const SNAPSHOTS_KEEP_DEFAULT = 3;
+/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
+export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+/** Bytes one SnapshotStore.read may return. */
+export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of a snapshot file's trailer (meta and configuration). */
+export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
+// by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
+// windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
+
+/** The SETTINGS_MAX_FRAME_SIZE we advertise: the largest frame we accept (the protocol minimum). */
+export const H2_FRAME_BYTES_MAX = 16 * 1024;
+/** Receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE we advertise). */
+export const H2_STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Receive window of the whole connection (raised from 64 KiB by a WINDOW_UPDATE at start). */
+export const H2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Streams a peer may have open on one connection at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const H2_CONCURRENT_STREAMS_MAX = 1024;
+/** Decoded header list of one HEADERS block (SETTINGS_MAX_HEADER_LIST_SIZE): gRPC metadata. */
+export const H2_HEADER_LIST_BYTES_MAX = 64 * 1024;
+/** Compressed header block accumulated over HEADERS + CONTINUATION frames. */
+export const H2_HEADER_BLOCK_BYTES_MAX = 64 * 1024;
+/** HPACK dynamic table size, ours to decode and the cap on the one we encode with. */
+export const H2_HPACK_TABLE_BYTES = 4096;
+/** Bytes queued on one stream waiting for flow-control window before `write` makes the writer wait. */
+export const H2_STREAM_SEND_BUFFER_BYTES_MAX = 1024 * 1024;
+/** Bytes written to a socket but not yet taken by the kernel before we stop reading from the peer. */
+export const H2_OUTPUT_BYTES_MAX = 8 * 1024 * 1024;
+/** Frames that do no work (PING, SETTINGS, empty DATA, PRIORITY, unknown) between two that do. */
+export const H2_IDLE_FRAMES_MAX = 10_000;
+/** Streams the peer may reset beyond those that completed normally (rapid-reset defence). */
+export const H2_RESET_STREAMS_EXCESS_MAX = 1000;
+/** Time a server gives in-flight streams to finish after GOAWAY before closing the connection. */
+export const H2_SHUTDOWN_GRACE_MS = 10_000;
+/** Time a new connection on the shared port has to send its first bytes. */
+export const H2_FIRST_BYTES_TIMEOUT_MS = 10_000;
+/** gRPC message a server accepts: etcd's --max-request-bytes plus etcd's 512 KiB of gRPC overhead. */
+export const GRPC_SERVER_RECEIVE_MESSAGE_BYTES_MAX = REQUEST_BYTES_MAX + 512 * 1024;
+/** gRPC message our client accepts by default (etcd's clients allow 2 GiB; a snapshot chunk is small). */
+export const GRPC_CLIENT_RECEIVE_MESSAGE_BYTES_MAX = 256 * 1024 * 1024;
+/** Calls a client channel holds while the server's stream limit is reached. */
+export const GRPC_CLIENT_PENDING_CALLS_MAX = 16 * 1024;
+/** Time a client channel waits for a TCP connection before failing calls with UNAVAILABLE. */
+export const GRPC_CONNECT_TIMEOUT_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
 // Relationships.
 
 assert(KEY_BYTES_MAX <= REQUEST_BYTES_MAX, 'a key fits in a request');
@@ -51,6 +205,24 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+assert(KV_SNAPSHOT_FRAME_BYTES_MAX >= KV_SNAPSHOT_FRAME_TARGET_BYTES + REQUEST_BYTES_MAX + 4096, 'a snapshot frame holds a full target plus one largest record');
+assert(WATCH_QUEUE_EVENTS_MAX >= WATCH_RESPONSE_EVENTS_MAX, 'a watcher queue holds at least one full response');
+assert(WATCH_QUEUE_BYTES_MAX >= WATCH_FRAGMENT_BYTES_MAX, 'a watcher queue holds at least one full-size response');
+assert(SESSION_RESPONSE_BYTES_MAX <= SESSIONS_RESPONSE_BYTES_MAX, 'one kept response fits in the session budget');
+assert(LEASE_TTL_SEC_MIN_DEFAULT >= 1 && LEASE_TTL_SEC_MIN_DEFAULT < LEASE_TTL_SEC_MAX, 'the lease TTL bounds are ordered');
+assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in milliseconds are exact');
+assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
+assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
+assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
+assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
+assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
+assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
+assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
+assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
+assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
+assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
+assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
+assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
@@ -100,6 +272,95 @@ export const SNAPSHOTS_KEPT = 5;
 assert(ELECTION_TIMEOUT_MS_DEFAULT >= 5 * HEARTBEAT_INTERVAL_MS_DEFAULT, 'election timeout spans several heartbeats');
 
 // ---------------------------------------------------------------------------------------------
+// Load balancer (src/lb). Defaults follow HAProxy (health checks) and Envoy (outlier detection,
+// panic threshold, circuit breakers); the retry budget follows Finagle.
+
+/** Backends in one balancer (primaries and backups together, draining ones included). */
+export const LB_BACKENDS_MAX = 1024;
+/** A backend's weight is in [1, LB_WEIGHT_MAX]. */
+export const LB_WEIGHT_MAX = 1000;
+/** Active health check period (HAProxy `inter`). */
+export const LB_HEALTH_INTERVAL_MS_DEFAULT = 2000;
+/** A health check that has not answered by then failed (HAProxy `timeout check`). */
+export const LB_HEALTH_TIMEOUT_MS_DEFAULT = 1000;
+/** Consecutive successful checks that bring a down backend up (HAProxy `rise`). */
+export const LB_HEALTH_RISE_DEFAULT = 2;
+/** Consecutive failed checks that take an up backend down (HAProxy `fall`). */
+export const LB_HEALTH_FALL_DEFAULT = 3;
+/** Bounds on the health settings an operator may give. */
+export const LB_HEALTH_INTERVAL_MS_MIN = 10;
+export const LB_HEALTH_THRESHOLD_MAX = 100;
+/** Outlier detection (Envoy's defaults). */
+export const LB_OUTLIER_CONSECUTIVE_5XX_DEFAULT = 5;
+export const LB_OUTLIER_CONSECUTIVE_GATEWAY_FAILURE_DEFAULT = 5;
+export const LB_OUTLIER_INTERVAL_MS_DEFAULT = 10_000;
+export const LB_OUTLIER_BASE_EJECTION_MS_DEFAULT = 30_000;
+export const LB_OUTLIER_MAX_EJECTION_MS_DEFAULT = 300_000;
+export const LB_OUTLIER_MAX_EJECTION_PERCENT_DEFAULT = 10;
+/** Below this share of healthy primaries the balancer ignores health (Envoy's panic threshold). */
+export const LB_PANIC_THRESHOLD_PERCENT_DEFAULT = 50;
+/** Retry budget (Finagle): retries may add this percentage of requests ... */
+export const LB_RETRY_BUDGET_PERCENT_DEFAULT = 20;
+/** ... on top of this many retries per second ... */
+export const LB_RETRY_BUDGET_MIN_PER_SECOND_DEFAULT = 10;
+/** ... counted over a sliding window this long. */
+export const LB_RETRY_BUDGET_WINDOW_MS = 10_000;
+/** Buckets the retry-budget window is counted in. */
+export const LB_RETRY_BUDGET_BUCKETS = 10;
+/** Retries of one request (each on a backend not tried yet). */
+export const LB_RETRIES_PER_REQUEST_DEFAULT = 2;
+export const LB_RETRIES_PER_REQUEST_MAX = 10;
+/** Circuit breakers (Envoy's defaults): connections, requests waiting for a connection, requests in flight, retries in flight. */
+export const LB_MAX_CONNECTIONS_DEFAULT = 1024;
+export const LB_MAX_PENDING_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_REQUESTS_DEFAULT = 1024;
+export const LB_MAX_RETRIES_DEFAULT = 3;
+/** A removed backend's in-flight requests get this long to finish before its connections are cut. */
+export const LB_DRAIN_TIMEOUT_MS_DEFAULT = 30_000;
+/** L4: after the backend has closed, a client that keeps its half of the connection open is cut after this long. */
+export const LB_HALF_CLOSE_LINGER_MS = 5000;
+/** Connecting to a backend. */
+export const LB_CONNECT_TIMEOUT_MS_DEFAULT = 3000;
+/** Waiting for a backend's response headers (HTTP/1.1 and plain HTTP/2; gRPC streams have none). */
+export const LB_RESPONSE_TIMEOUT_MS_DEFAULT = 30_000;
+/** A request body kept to replay on a retry; a larger body is streamed and the request not retried. */
+export const LB_RETRY_BODY_BYTES_MAX = 64 * 1024;
+/**
+ * Ring hash points per unit of weight. Fixed (as Ketama's 160 per server), not scaled to a ring size,
+ * so that adding a backend does not take points from the others: only the newcomer's keys move.
+ */
+export const LB_RING_HASH_POINTS_PER_WEIGHT = 256;
+/** Ring size cap (Envoy's maximum_ring_size); a larger pool gets fewer points per weight. */
+export const LB_RING_HASH_SIZE_MAX = 8 * 1024 * 1024;
+/** Maglev lookup table size: a prime, Envoy's default. */
+export const LB_MAGLEV_TABLE_SIZE = 65537;
+/** Random hosts compared by the power-of-two-choices policy. */
+export const LB_P2C_CHOICES = 2;
+/** Cluster-aware mode: how often members and the leader are polled, and how long one poll RPC may take. */
+export const LB_CLUSTER_POLL_INTERVAL_MS_DEFAULT = 1000;
+export const LB_CLUSTER_RPC_TIMEOUT_MS = 2000;
+/** Cluster-aware mode: how long a request waits for a leader to be found before UNAVAILABLE. */
+export const LB_CLUSTER_LEADER_WAIT_MS = 5000;
+/** The first gRPC message of a request is buffered (to peek at RangeRequest.serializable) up to this size. */
+export const LB_GRPC_PEEK_BYTES_MAX = REQUEST_BYTES_MAX + 5;
+/** A config file larger than this is refused. */
+export const LB_CONFIG_BYTES_MAX = 1024 * 1024;
+/** A reload triggered by file changes waits this long for the writes to settle. */
+export const LB_CONFIG_RELOAD_DEBOUNCE_MS = 200;
+
+assert(LB_HEALTH_TIMEOUT_MS_DEFAULT <= LB_HEALTH_INTERVAL_MS_DEFAULT, 'a health check ends before the next starts');
+assert(LB_OUTLIER_BASE_EJECTION_MS_DEFAULT <= LB_OUTLIER_MAX_EJECTION_MS_DEFAULT, 'the ejection cap is above the base');
+assert(LB_BACKENDS_MAX * LB_RING_HASH_POINTS_PER_WEIGHT <= LB_RING_HASH_SIZE_MAX, 'a pool of weight-1 backends gets full points');
+assert(LB_MAGLEV_TABLE_SIZE > LB_BACKENDS_MAX * 10, 'maglev table is much larger than the pool');
+assert(LB_RETRY_BUDGET_WINDOW_MS % LB_RETRY_BUDGET_BUCKETS === 0, 'retry budget buckets divide the window');
+assert(LB_RETRIES_PER_REQUEST_DEFAULT <= LB_RETRIES_PER_REQUEST_MAX, 'default retries within the bound');
+assert(LB_GRPC_PEEK_BYTES_MAX > REQUEST_BYTES_MAX, 'a peeked gRPC message holds a whole request');
+assert(H2_FRAME_BYTES_MAX >= 16 * 1024 && H2_FRAME_BYTES_MAX < 1 << 24, 'frame size within the protocol range');
+assert(H2_STREAM_WINDOW_BYTES <= H2_CONNECTION_WINDOW_BYTES, 'one stream cannot hold the whole connection window');
+assert(H2_CONNECTION_WINDOW_BYTES < 2 ** 31, 'windows fit in 31 bits');
+assert(H2_HEADER_BLOCK_BYTES_MAX >= H2_FRAME_BYTES_MAX, 'a header block may span at least one frame');
+assert(GRPC_SERVER_RECEIVE_MESSAGE_BYTES_MAX > REQUEST_BYTES_MAX, 'the largest request fits in one gRPC message');
+assert(H2_STREAM_SEND_BUFFER_BYTES_MAX < H2_OUTPUT_BYTES_MAX, 'one stream cannot fill the socket budget alone');
 // Linearizability checker (src/check).
 
 /** Search steps per key before the checker answers "unknown" (the problem is NP-complete). */
@@ -126,3 +387,58 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
+
+// RAID volumes (src/storage).
+
+/** Members of a volume (RAID-1 copies or RAID-5 columns). */
+export const RAID_MEMBERS_MAX = 16;
+/** RAID-1 needs two copies to be redundant at all. */
+export const RAID1_MEMBERS_MIN = 2;
+/** RAID-5 needs two data columns and a parity column. */
+export const RAID5_MEMBERS_MIN = 3;
+/** Chunk (stripe unit) sizes: a power of two in this range (md's default is 512 KiB); each chunk has its own CRC32C. */
+export const RAID_CHUNK_BYTES_MIN = 4 * 1024;
+export const RAID_CHUNK_BYTES_MAX = 512 * 1024;
+export const RAID_CHUNK_BYTES_DEFAULT = 64 * 1024;
+/** Stripe images kept in memory (clean ones are evicted least recently used first). */
+export const RAID_STRIPE_CACHE_BYTES_MAX = 32 * 1024 * 1024;
+/** Unflushed (dirty) stripe bytes; beyond it a write flushes first, so memory stays bounded. */
+export const RAID_DIRTY_BYTES_MAX = 8 * 1024 * 1024;
+/** Journal bytes on one member before a checkpoint empties it (opening reads a whole journal into memory). */
+export const RAID_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * One journal record: the dirty data of one flush plus its metadata. A flush carries at most the
+ * dirty bytes (and parity for them) plus metadata, so this bounds what open() will read per record.
+ */
+export const RAID_JOURNAL_RECORD_BYTES_MAX = 4 * RAID_DIRTY_BYTES_MAX + 16 * 1024 * 1024;
+/** Member file handles kept open per member (clean ones are closed least recently used first). */
+export const RAID_MEMBER_HANDLES_MAX = 256;
+/** The checkpointed metadata (namespace, sizes, checksums) of one volume. */
+export const RAID_META_BYTES_MAX = 256 * 1024 * 1024;
+/** A superblock. */
+export const RAID_SUPERBLOCK_BYTES_MAX = 64 * 1024;
+/** A path inside a volume. */
+export const RAID_PATH_BYTES_MAX = 4096;
+/** Bytes of one member rebuilt or scrubbed while holding the volume lock (the rest of the time it serves). */
+export const RAID_RESYNC_STEP_BYTES = 1024 * 1024;
+/** Default rebuild and scrub rates (md's speed_limit_max is 200 MB/s; we default lower to stay out of the way). */
+export const RAID_REBUILD_BYTES_PER_SEC_DEFAULT = 64 * 1024 * 1024;
+export const RAID_SCRUB_BYTES_PER_SEC_DEFAULT = 32 * 1024 * 1024;
+/** The slowest rate a rebuild or scrub may be throttled to (md's speed_limit_min is 1 MB/s). */
+export const RAID_RESYNC_BYTES_PER_SEC_MIN = 64 * 1024;
+/** How often a running rebuild or scrub writes its progress into the superblocks, for `raid status`. */
+export const RAID_PROGRESS_PERSIST_BYTES = 64 * 1024 * 1024;
+/**
+ * How often a flush also reads every member's superblock by path. Writes go to open handles, which
+ * keep working on a directory that was deleted or unmounted; a fresh read notices.
+ */
+export const RAID_PROBE_INTERVAL_MS = 1000;
+
+assert(RAID5_MEMBERS_MIN <= RAID_MEMBERS_MAX && RAID1_MEMBERS_MIN <= RAID_MEMBERS_MAX, 'RAID member bounds are ordered');
+assert(RAID_CHUNK_BYTES_MIN <= RAID_CHUNK_BYTES_DEFAULT && RAID_CHUNK_BYTES_DEFAULT <= RAID_CHUNK_BYTES_MAX, 'the default chunk is in range');
+assert(RAID_DIRTY_BYTES_MAX >= (RAID_MEMBERS_MAX - 1) * RAID_CHUNK_BYTES_MAX, 'at least one full stripe can be dirty');
+assert(RAID_STRIPE_CACHE_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'dirty stripes leave room in the cache for clean ones');
+assert(RAID_JOURNAL_RECORD_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'a journal record holds a full flush (data and parity)');
+assert(RAID_JOURNAL_BYTES_MAX >= RAID_JOURNAL_RECORD_BYTES_MAX, 'a journal holds at least one record');
+assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a few chunks at least');
+assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
