@@ -41,7 +41,7 @@ export function applyProfile(profile: Profile, p: SimParams): SimParams {
         network: { ...p.network, lossRate: 0.05 },
         // One entry per message: an old term's entries and the new leader's no-op travel apart, so
         // a majority can hold the old entry without the new one (the shape of Figure 8).
-        node: { ...p.node, engine: { ...p.node.engine, entriesPerMessageMax: 1, preVote: false }, crashInSyncRate: 0.01, crashAfterApplyRate: 0.02, snapshotEveryEntries: 0 },
+        node: { ...p.node, engine: { ...p.node.engine, entriesPerMessageMax: 1, preVote: false }, crashInSyncRate: 0.01, crashAfterApplyRate: 0.003 },
         faults: {
           ...p.faults,
           actionMsMean: electionMs * 2,
