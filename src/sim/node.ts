@@ -51,6 +51,8 @@ export interface NodeParams {
    */
   readonly crashAfterApplyRate: number;
   readonly snapshotEveryEntries: number;
+  /** Snapshot chunk size asked of the engine (small, so transfers take several chunks). */
+  readonly snapshotChunkBytes: number;
 }
 
 /** What the simulation's checkers hear from a member. */
@@ -265,7 +267,8 @@ export class SimNode {
     if (stores === null) return;
     const { logStore, snapshotStore, durable, unacknowledged } = stores;
     const engineBug = isStoragePlantedBug(this.o.plantedBug) ? null : this.o.plantedBug;
-    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: engineBug, tuning: p.engine });
+    const chunkBytes = this.o.factory.snapshotChunkBytes(p.snapshotChunkBytes);
+    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: engineBug, tuning: p.engine, snapshotChunkBytes: chunkBytes });
     const transport = new SimTransport<EngineMessage>(this.o.network, this.id, engine);
     const sm = new KvStateMachine();
     const writes = new Map<string, ((r: ClientResponse) => void)[]>();
@@ -281,6 +284,7 @@ export class SimNode {
       logger: this.o.logger.child({ node: label }),
       tickMs: p.tickMs,
       snapshotEveryEntries: p.snapshotEveryEntries,
+      snapshotChunkBytes: chunkBytes,
       snapshotsKeep: 2,
       onFatal: (e) => {
         if (!inc.alive) return;
