@@ -319,7 +319,10 @@ class Simulation {
     switch (action) {
       case 'partition': {
         this.network.heal();
-        const desc = this.network.partition(r.pick(f.partitionModes));
+        const mode = r.pick(f.partitionModes);
+        // The leader as the members themselves report it (status(): the contract's view).
+        const leader = mode === 'isolate-leader' ? (this.nodes.find((n) => n.status()?.role === 'leader')?.id ?? null) : null;
+        const desc = this.network.partition(mode, leader);
         this.stats.partitions++;
         this.loop.trace(desc);
         return;
