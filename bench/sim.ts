@@ -3,7 +3,7 @@
  * simulated seconds per wall second; also the bare event loop (empty events with the same
  * macrotask barrier) to show what the barrier costs.
  *
- *   node dist/bench/sim.js [--seeds N] [--from N] [--consensus stand-in|raft] [--json]
+ *   node dist/bench/sim.js [--seeds N] [--from N] [--consensus raft|paxos|stand-in] [--storage wal|memory] [--json]
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -12,11 +12,18 @@ import { runSimulation } from '../src/sim/simulation.js';
 import type { ConsensusKind } from '../src/sim/engines.js';
 
 const { values } = parseArgs({
-  options: { seeds: { type: 'string', default: '20' }, from: { type: 'string', default: '1' }, consensus: { type: 'string', default: 'stand-in' }, json: { type: 'boolean', default: false } },
+  options: {
+    seeds: { type: 'string', default: '20' },
+    from: { type: 'string', default: '1' },
+    consensus: { type: 'string', default: 'raft' },
+    storage: { type: 'string', default: 'wal' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const count = Number(values.seeds);
 const from = Number(values.from);
 const consensus = values.consensus as ConsensusKind;
+const storage = values.storage === 'memory' ? 'memory' : 'wal';
 
 async function bareLoop(events: number): Promise<number> {
   const loop = new EventLoop();
@@ -32,7 +39,7 @@ let simulatedMs = 0;
 let failed = 0;
 const t0 = performance.now();
 for (let seed = from; seed < from + count; seed++) {
-  const r = await runSimulation({ seed, consensus });
+  const r = await runSimulation({ seed, consensus, tweak: (p) => ({ ...p, storage: { ...p.storage, kind: storage } }) });
   events += r.stats.events;
   simulatedMs += r.stats.simulatedMs;
   if (r.violations.length > 0) failed++;
@@ -40,6 +47,7 @@ for (let seed = from; seed < from + count; seed++) {
 const wallS = (performance.now() - t0) / 1000;
 const out = {
   consensus,
+  storage,
   seeds: count,
   from,
   failed,
@@ -52,7 +60,7 @@ const out = {
 };
 if (values.json) process.stdout.write(JSON.stringify(out, null, 1) + '\n');
 else {
-  process.stdout.write(`simulator: ${count} seeds from ${from}, consensus ${consensus}, ${failed} failed\n`);
+  process.stdout.write(`simulator: ${count} seeds from ${from}, consensus ${consensus}, storage ${storage}, ${failed} failed\n`);
   process.stdout.write(`  ${out.events} events in ${out.wallSeconds} s: ${out.eventsPerSecond} events/s, ${out.simulatedSecondsPerWallSecond} simulated s per wall s, ${out.seedsPerSecond} seeds/s\n`);
   process.stdout.write(`  bare event loop (empty events, same barrier): ${out.bareLoopEventsPerSecond} events/s\n`);
 }
