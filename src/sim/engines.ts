@@ -84,16 +84,6 @@ const standIn: EngineFactory = {
   },
 };
 
-const raft: EngineFactory = {
-  kind: 'raft',
-  plantedBugs: PLANTED_BUGS,
-  create(o) {
-    const bug = o.plantedBug as PlantedBug | null;
-    const config = { ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) };
-    return new RaftEngine(config, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
-  },
-};
-
 const paxos: EngineFactory = {
   kind: 'paxos',
   plantedBugs: PAXOS_PLANTED_BUGS,
