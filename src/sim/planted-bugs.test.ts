@@ -43,7 +43,7 @@ const PLANTED: readonly PlantedCase[] = [
   // A leader answering reads without a heartbeat round serves stale data once it is cut off: linearizability.
   { consensus: 'raft', bug: 'stale-read-without-quorum', profile: 'stale-reads', checkers: ['linearizability'], seeds: range(1, 12) },
   // A vote sent before it is durable, then a crash: the member votes twice in a term: election safety.
-  { consensus: 'raft', bug: 'vote-without-persist', profile: 'crash-in-sync', checkers: ['election-safety'], seeds: range(1, 20) },
+  { consensus: 'raft', bug: 'vote-without-persist', profile: 'crash-in-sync', checkers: ['election-safety'], seeds: range(1, 80) },
   // A vote for a candidate missing committed entries: leader completeness.
   { consensus: 'raft', bug: 'skip-up-to-date-check', profile: 'leader-churn', checkers: ['leader-completeness'], seeds: range(1, 10) },
   // Figure 8: an earlier term's entry committed by counting replicas, then overwritten. The first
