@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { SeededRandom } from '../env/random.js';
 import { Status } from '../api/grpc/status.js';
 import { BulwarkClient, type ClientCoreOptions } from './client.js';
-import { ClientError, isClientError } from './errors.js';
+import { type ClientError, isClientError } from './errors.js';
 import type { ClientEvent } from './events.js';
 import { text } from './kv.js';
 import { FakeCluster } from './testing/fake-cluster.js';
