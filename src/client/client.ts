@@ -98,6 +98,9 @@ export interface ClientCoreOptions {
 
 export type MemberRef = NodeId | bigint | string;
 
+/** Options of a write call. `idempotent`: the caller knows repeating this write is harmless (a compare-guarded create), so it may be retried after an ambiguous failure. */
+export type WriteOptions = CallOptions & { readonly idempotent?: boolean };
+
 function memberIdOf(ref: MemberRef): bigint {
   if (typeof ref === 'bigint') return ref;
   const id = parseNodeId(ref);
@@ -114,11 +117,13 @@ export class BulwarkClient {
   private readonly leases: LeaseManager;
   private readonly closeController = new AbortController();
   private readonly clock: Clock;
+  private readonly random: Random;
 
   constructor(o: ClientCoreOptions) {
     if (o.endpoints.length === 0) throw new ClientError('invalid-argument', 'at least one endpoint is needed');
     const logger = o.logger ?? nullLogger;
     this.clock = o.clock;
+    this.random = o.random.fork();
     this.events = new EventHub(logger);
     this.pool = new EndpointPool(o.endpoints, o.connector, o.clock, o.random, this.events);
     const backoff = { minMs: o.backoff?.minMs ?? CLIENT_BACKOFF_MS_MIN, maxMs: o.backoff?.maxMs ?? CLIENT_BACKOFF_MS_MAX };
@@ -191,12 +196,12 @@ export class BulwarkClient {
     return kv === undefined ? undefined : text(kv.value);
   }
 
-  put(key: Bytes, value: Bytes, options: PutOptions & CallOptions = {}): Promise<PutResponse> {
-    return this.runner.unary(KVService.Put, putRequest(key, value, options), { route: { type: 'leader' }, write: true }, options);
+  put(key: Bytes, value: Bytes, options: PutOptions & WriteOptions = {}): Promise<PutResponse> {
+    return this.runner.unary(KVService.Put, putRequest(key, value, options), { route: { type: 'leader' }, write: true, idempotent: options.idempotent === true }, options);
   }
 
-  delete(key: Bytes, options: DeleteOptions & CallOptions = {}): Promise<DeleteRangeResponse> {
-    return this.runner.unary(KVService.DeleteRange, deleteRequest(key, options), { route: { type: 'leader' }, write: true }, options);
+  delete(key: Bytes, options: DeleteOptions & WriteOptions = {}): Promise<DeleteRangeResponse> {
+    return this.runner.unary(KVService.DeleteRange, deleteRequest(key, options), { route: { type: 'leader' }, write: true, idempotent: options.idempotent === true }, options);
   }
 
   /** A transaction builder: `.if(...).then(...).else(...).commit()`. */
@@ -204,9 +209,9 @@ export class BulwarkClient {
     return new TxnBuilder((request, options) => this.commitTxn(request, options));
   }
 
-  commitTxn(request: TxnRequestInit, options: CallOptions = {}): Promise<TxnResponse> {
+  commitTxn(request: TxnRequestInit, options: WriteOptions = {}): Promise<TxnResponse> {
     const write = txnWrites(request);
-    return this.runner.unary(KVService.Txn, request, { route: { type: 'leader' }, write }, options);
+    return this.runner.unary(KVService.Txn, request, { route: { type: 'leader' }, write, idempotent: options.idempotent === true }, options);
   }
 
   compact(revision: number, options: CallOptions & { physical?: boolean } = {}): Promise<CompactionResponse> {
@@ -390,6 +395,11 @@ export class BulwarkClient {
   /** The clock the client runs on (recipes wait on it). */
   get clockSource(): Clock {
     return this.clock;
+  }
+
+  /** A random 64-bit id in hex, from the client's random source (unique keys for recipes). */
+  newId(): string {
+    return this.random.uint64().toString(16).padStart(16, '0');
   }
 
   private known(endpoint: string): string {

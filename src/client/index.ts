@@ -14,3 +14,4 @@ export { Watcher, type WatchItem, type WatchOptions } from './watch.js';
 export { Lease, type LeaseEvent, type LeaseState, type GrantOptions } from './lease.js';
 export { SessionService, SESSION_METADATA_KEY, formatSessionTag, parseSessionTag, type SessionTag } from './session-protocol.js';
 export type { KeyValue, Event } from '../api/proto/generated/mvccpb.js';
+export * from './recipes/index.js';

@@ -13,6 +13,8 @@ import type { LeaseId } from '../core/ids.js';
 import { deleteRequest, putRequest, rangeOf, rangeRequest, toBytes, type Bytes, type DeleteOptions, type GetOptions, type PutOptions, type RangeSpec } from './kv.js';
 import type { CallOptions } from './call-runner.js';
 
+type CommitOptions = CallOptions & { readonly idempotent?: boolean };
+
 export type CompareOp = '=' | '!=' | '>' | '<';
 
 const RESULTS: Record<CompareOp, number> = { '=': Compare_CompareResult.EQUAL, '!=': Compare_CompareResult.NOT_EQUAL, '>': Compare_CompareResult.GREATER, '<': Compare_CompareResult.LESS };
@@ -59,7 +61,7 @@ export class TxnBuilder {
   private readonly success: RequestOpInit[] = [];
   private readonly failure: RequestOpInit[] = [];
 
-  constructor(private readonly commitFn: (request: TxnRequestInit, options: CallOptions | undefined) => Promise<TxnResponse>) {}
+  constructor(private readonly commitFn: (request: TxnRequestInit, options: CommitOptions | undefined) => Promise<TxnResponse>) {}
 
   if(...compares: CompareInit[]): this {
     this.compares.push(...compares);
@@ -80,7 +82,8 @@ export class TxnBuilder {
     return { compare: this.compares, success: this.success, failure: this.failure };
   }
 
-  commit(options?: CallOptions): Promise<TxnResponse> {
+  /** Commits; `idempotent: true` says repeating it is harmless (it may then be retried after an ambiguous failure). */
+  commit(options?: CommitOptions): Promise<TxnResponse> {
     return this.commitFn(this.request(), options);
   }
 }
