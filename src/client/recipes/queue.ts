@@ -13,7 +13,7 @@ import type { BulwarkClient } from '../client.js';
 import { ClientError } from '../errors.js';
 import { text, toBytes, type Bytes } from '../kv.js';
 import { Compare, Op } from '../txn.js';
-import { ambiguous } from './wait.js';
+import { ambiguous, markerExists } from './wait.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -95,8 +95,7 @@ class ClaimingQueue {
       if (!t.succeeded) return null;
     } catch (e) {
       if (!ambiguous(e)) throw e;
-      const m = await this.client.get(marker);
-      if (m.kvs.length === 0) return null; // not applied: look again
+      if (!(await markerExists(this.client, marker))) return null; // not applied: look again
     }
     await this.client.delete(marker, { idempotent: true }).catch(() => {});
     return kv.value;

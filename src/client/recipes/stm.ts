@@ -16,7 +16,7 @@ import { ClientError } from '../errors.js';
 import { text, toBytes, type Bytes } from '../kv.js';
 import { Compare, Op } from '../txn.js';
 import type { Session } from './session.js';
-import { ambiguous } from './wait.js';
+import { ambiguous, markerExists } from './wait.js';
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
@@ -99,8 +99,7 @@ export async function stm<T>(client: BulwarkClient, fn: (tx: StmTx) => Promise<T
       }
     } catch (e) {
       if (!ambiguous(e) || marker === null) throw e;
-      const m = await client.get(marker, { countOnly: true });
-      if (m.count > 0) {
+      if (await markerExists(client, marker)) {
         await client.delete(marker, { idempotent: true }).catch(() => {});
         return result;
       }

@@ -45,3 +45,16 @@ export async function waitDelete(client: BulwarkClient, key: Bytes, afterRevisio
   if (lost) throw new ClientError('lease-lost', 'the session ended while waiting');
   throw new ClientError('cancelled', 'cancelled while waiting');
 }
+
+/** How long a recipe keeps asking whether an ambiguous write happened before it gives up. */
+const RESOLVE_TIMEOUT_MS = 60_000;
+
+/**
+ * Whether `marker` exists, asked until some member answers: after an ambiguous write, this answer
+ * decides between "applied" and "not applied", and giving up early would leave the caller unable
+ * to tell (a lost queue item, a double increment).
+ */
+export async function markerExists(client: BulwarkClient, marker: Bytes): Promise<boolean> {
+  const r = await client.get(marker, { countOnly: true, timeoutMs: RESOLVE_TIMEOUT_MS });
+  return r.count > 0;
+}
