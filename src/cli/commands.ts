@@ -3,11 +3,13 @@ import { lbCommand } from './cmd-lb.js';
 import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
+import { CLIENT_COMMANDS } from './client-commands.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
   upCommand,
   simCommand,
   lbCommand,
+  ...CLIENT_COMMANDS,
   versionCommand,
 ];

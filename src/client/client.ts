@@ -41,6 +41,7 @@ import {
   type DeleteRangeResponse,
   type HashKVResponse,
   type LeaseLeasesResponse,
+  type LeaseGrantResponse,
   type LeaseTimeToLiveResponse,
   type LeaseKeepAliveResponse,
   type MemberAddResponse,
@@ -54,6 +55,9 @@ import {
   type SnapshotResponse,
   type StatusResponse,
   type TxnRequestInit,
+  type RangeRequestInit,
+  type PutRequestInit,
+  type DeleteRangeRequestInit,
   type TxnResponse,
   type DefragmentResponse,
 } from '../api/proto/generated/etcdserverpb.js';
@@ -189,6 +193,21 @@ export class BulwarkClient {
     return this.runner.unary(KVService.Range, rangeRequest(key, options), { route: { type: options.serializable === true ? 'any' : 'leader' }, write: false }, options);
   }
 
+  /** A Range in etcd's request form (tools that build requests themselves). */
+  kvRange(request: RangeRequestInit, options: CallOptions = {}): Promise<RangeResponse> {
+    return this.runner.unary(KVService.Range, request, { route: { type: request.serializable === true ? 'any' : 'leader' }, write: false }, options);
+  }
+
+  /** A Put in etcd's request form. */
+  kvPut(request: PutRequestInit, options: WriteOptions = {}): Promise<PutResponse> {
+    return this.runner.unary(KVService.Put, request, { route: { type: 'leader' }, write: true, idempotent: options.idempotent === true }, options);
+  }
+
+  /** A DeleteRange in etcd's request form. */
+  kvDelete(request: DeleteRangeRequestInit, options: WriteOptions = {}): Promise<DeleteRangeResponse> {
+    return this.runner.unary(KVService.DeleteRange, request, { route: { type: 'leader' }, write: true, idempotent: options.idempotent === true }, options);
+  }
+
   /** The value of one key as text, or undefined when it does not exist. */
   async getString(key: Bytes, options: Omit<GetOptions, 'prefix' | 'fromKey' | 'end'> & CallOptions = {}): Promise<string | undefined> {
     const r = await this.get(key, options);
@@ -230,6 +249,11 @@ export class BulwarkClient {
   /** Grants a lease of `ttlSeconds` and keeps it alive (unless `keepAlive: false`). */
   lease(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
     return this.leases.grant(ttlSeconds, options);
+  }
+
+  /** LeaseGrant without keep-alive (the id is chosen here unless given, so a retry is safe). */
+  leaseGrant(ttlSeconds: number, options: CallOptions & { id?: LeaseId | bigint } = {}): Promise<LeaseGrantResponse> {
+    return this.leases.grantRaw(ttlSeconds, options);
   }
 
   /** Keeps alive a lease granted elsewhere. */
@@ -318,11 +342,15 @@ export class BulwarkClient {
     return conn.stream(MaintenanceService.Snapshot, {}, options.signal === undefined ? {} : { signal: options.signal });
   }
 
-  /** Transfers leadership to `target`; the request goes to the current leader. Returns the old leader's id too. */
-  async moveLeader(target: MemberRef, options: CallOptions = {}): Promise<{ response: MoveLeaderResponse; from: bigint }> {
-    await this.runner.discoverLeader();
+  /**
+   * Transfers leadership to `target`. The request goes to the current leader (found by a Status
+   * round), or to `endpoint` when given (it must be the leader's). Returns the old leader's id too.
+   */
+  async moveLeader(target: MemberRef, options: CallOptions & { endpoint?: string } = {}): Promise<{ response: MoveLeaderResponse; from: bigint }> {
+    const route = options.endpoint === undefined ? ({ type: 'leader' } as const) : ({ type: 'endpoint', endpoint: this.known(options.endpoint) } as const);
+    if (options.endpoint === undefined) await this.runner.discoverLeader();
     const from = this.tracker.leader;
-    const response = await this.runner.unary(MaintenanceService.MoveLeader, { targetID: memberIdOf(target) }, { route: { type: 'leader' }, write: true, idempotent: true, strictLeader: true }, options);
+    const response = await this.runner.unary(MaintenanceService.MoveLeader, { targetID: memberIdOf(target) }, { route, write: true, idempotent: true, strictLeader: options.endpoint === undefined }, options);
     this.runner.leaderLost();
     return { response, from: from === null ? 0n : nodeIdToBigInt(from) };
   }

@@ -29,7 +29,7 @@ import type { Logger } from '../env/logger.js';
 import type { Random } from '../env/random.js';
 import type { ClientDuplex } from '../api/grpc/client.js';
 import type { MetadataInit } from '../api/grpc/metadata.js';
-import { LeaseService, type LeaseKeepAliveRequestInit, type LeaseKeepAliveResponse, type LeaseTimeToLiveResponse } from '../api/proto/generated/etcdserverpb.js';
+import { LeaseService, type LeaseGrantResponse, type LeaseKeepAliveRequestInit, type LeaseKeepAliveResponse, type LeaseTimeToLiveResponse } from '../api/proto/generated/etcdserverpb.js';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import type { CallOptions, CallRunner } from './call-runner.js';
 import type { EndpointPool } from './endpoint-pool.js';
@@ -141,26 +141,30 @@ export class LeaseManager {
   }
 
   async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
+    const startedMs = this.d.clock.nowMs();
+    const r = await this.grantRaw(ttlSeconds, options);
+    const lease = new Lease(leaseId(r.ID), r.TTL, startedMs, this);
+    if (options.keepAlive !== false) this.keep(lease);
+    return lease;
+  }
+
+  /** LeaseGrant itself (nothing kept alive). */
+  async grantRaw(ttlSeconds: number, options: CallOptions & { id?: LeaseId | bigint } = {}): Promise<LeaseGrantResponse> {
     if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) throw new ClientError('invalid-argument', `lease TTL must be a positive number of seconds, got ${ttlSeconds}`);
     const chosen = options.id === undefined;
     // A random 63-bit id: a retried grant that already succeeded answers "lease already exists",
     // which for an id nobody else could have picked means "it is yours".
     const id = chosen ? this.d.random.uint64() & ID_MASK || 1n : BigInt(options.id!);
-    const startedMs = this.d.clock.nowMs();
-    let ttl: number;
     try {
       const r = await this.d.runner.unary(LeaseService.LeaseGrant, { TTL: ttlSeconds, ID: id }, { route: { type: 'leader' }, write: true, idempotent: chosen }, options);
       if (r.error !== '') throw new ClientError('server', r.error);
-      ttl = r.TTL;
+      return r;
     } catch (e) {
       if (!(chosen && e instanceof ClientError && e.server?.kind === 'lease-exists')) throw e;
       const t = await this.timeToLive(leaseId(id), options);
       if (t.TTL <= 0) throw e;
-      ttl = t.grantedTTL;
+      return { header: t.header, ID: id, TTL: t.grantedTTL, error: '' };
     }
-    const lease = new Lease(leaseId(id), ttl, startedMs, this);
-    if (options.keepAlive !== false) this.keep(lease);
-    return lease;
   }
 
   /** Keeps an existing lease (granted elsewhere) alive, as if just confirmed with `ttlSeconds` left. */

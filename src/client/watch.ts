@@ -19,7 +19,7 @@ import type { Logger } from '../env/logger.js';
 import type { Random } from '../env/random.js';
 import type { ClientDuplex } from '../api/grpc/client.js';
 import type { MetadataInit } from '../api/grpc/metadata.js';
-import { WatchCreateRequest_FilterType, WatchService, type WatchRequestInit, type WatchResponse } from '../api/proto/generated/etcdserverpb.js';
+import { WatchCreateRequest_FilterType, WatchService, type ResponseHeader, type WatchRequestInit, type WatchResponse } from '../api/proto/generated/etcdserverpb.js';
 import type { Event as MvccEvent } from '../api/proto/generated/mvccpb.js';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import type { CallRunner } from './call-runner.js';
@@ -43,10 +43,10 @@ export interface WatchOptions extends RangeSpec {
 }
 
 export type WatchItem =
-  /** The events of one or more revisions, in order; `revision` is the last one's. */
-  | { readonly type: 'events'; readonly revision: number; readonly events: readonly MvccEvent[] }
+  /** The events of one or more revisions, in order; `revision` is the last one's; `header` is the answering member's. */
+  | { readonly type: 'events'; readonly revision: number; readonly events: readonly MvccEvent[]; readonly header: ResponseHeader | undefined }
   /** No events up to `revision` (a progress notification). */
-  | { readonly type: 'progress'; readonly revision: number }
+  | { readonly type: 'progress'; readonly revision: number; readonly header: ResponseHeader | undefined }
   /** The revisions the watcher needed were compacted away; the watcher has ended. */
   | { readonly type: 'compacted'; readonly compactRevision: number };
 
@@ -127,22 +127,22 @@ export class Watcher implements AsyncIterable<WatchItem> {
   }
 
   /** @internal Events from the server: those below the next revision are repeats and dropped. */
-  deliver(events: readonly MvccEvent[]): void {
+  deliver(events: readonly MvccEvent[], header: ResponseHeader | undefined): void {
     if (this.state === 'closed') return;
     const fresh = events.filter((e) => (e.kv?.modRevision ?? 0) >= this.nextRevision);
     if (fresh.length === 0) return;
     const revision = fresh[fresh.length - 1]!.kv!.modRevision;
     this.nextRevision = revision + 1;
-    this.push({ type: 'events', revision, events: fresh });
+    this.push({ type: 'events', revision, events: fresh, header });
     this.bufferedEvents += fresh.length;
     if (this.bufferedEvents > CLIENT_WATCH_BUFFERED_EVENTS_MAX && this.state === 'active') this.manager.pause(this);
   }
 
   /** @internal A progress notification: nothing this watcher wants exists up to `revision`. */
-  progress(revision: number): void {
+  progress(revision: number, header: ResponseHeader | undefined): void {
     if (this.state === 'closed' || revision < this.nextRevision) return;
     this.nextRevision = revision + 1;
-    if (this.options.progressNotify === true) this.push({ type: 'progress', revision });
+    if (this.options.progressNotify === true) this.push({ type: 'progress', revision, header });
   }
 
   /** @internal The watcher ended: compacted (an item), or an error the iteration throws. */
@@ -375,8 +375,8 @@ export class WatchManager {
       this.canceled(w, r);
       return;
     }
-    if (r.events.length > 0) w.deliver(r.events);
-    else if (!r.fragment && r.header !== undefined) w.progress(r.header.revision);
+    if (r.events.length > 0) w.deliver(r.events, r.header);
+    else if (!r.fragment && r.header !== undefined) w.progress(r.header.revision, r.header);
   }
 
   private canceled(w: Watcher, r: WatchResponse): void {
