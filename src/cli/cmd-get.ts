@@ -26,8 +26,7 @@ export function rangeArgs(cmd: string, args: readonly string[], flags: Readonly<
   const prefix = flags['prefix'] === true;
   const fromKey = flags['from-key'] === true;
   if (prefix && fromKey) throw new CtlError('`--prefix` and `--from-key` cannot be set at the same time, choose one', Exit.badArgs);
-  if (prefix && args.length > 1) throw new CtlError('too many arguments, only accept one argument when `--prefix` is set.', Exit.badArgs);
-  if (fromKey && args.length > 1) throw new CtlError('too many arguments, only accept one argument when `--from-key` is set.', Exit.badArgs);
+  if ((prefix || fromKey) && args.length > 1) throw new CtlError('too many arguments, only accept one argument when `--prefix` or `--from-key` is set', Exit.badArgs);
   let key = toBytes(args[0]!);
   let rangeEnd: Uint8Array | undefined = args.length > 1 ? toBytes(args[1]!) : undefined;
   const zero = new Uint8Array([0]);

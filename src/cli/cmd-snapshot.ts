@@ -6,6 +6,13 @@ import { humanizeBytes } from './ctl-format.js';
 import { printSnapshotStatus } from './ctl-print.js';
 import { ctlCommand, type CtlContext } from './ctl-run.js';
 
+/** An errno as Go's os package words it. */
+function goErrno(e: unknown): string {
+  const words: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory', EEXIST: 'file exists', ENOSPC: 'no space left on device', EROFS: 'read-only file system' };
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code !== undefined ? words[code] : undefined) ?? (e instanceof Error ? e.message : String(e));
+}
+
 /** The bytes of the sha256 etcd appends to a snapshot stream. */
 const SHA256_BYTES = 32;
 /** Redraw the progress bar at most this often. */
@@ -27,7 +34,7 @@ async function save(ctx: CtlContext): Promise<number> {
   try {
     fd = openSync(part, 'w', 0o600);
   } catch (e) {
-    throw new CtlError(`could not open ${part} (${e instanceof Error ? e.message : String(e)})`, Exit.interrupted);
+    throw new CtlError(`could not open ${part} (open ${part}: ${goErrno(e)})`, Exit.interrupted);
   }
   const showProgress = process.stderr.isTTY === true;
   let written = 0;
@@ -80,7 +87,7 @@ function status(ctx: CtlContext): number {
   try {
     statSync(path);
   } catch (e) {
-    throw new CtlError(`stat ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, Exit.error);
+    throw new CtlError(`stat ${path}: ${goErrno(e)}`, Exit.error);
   }
   try {
     ctx.write(printSnapshotStatus(boltStatus(readFileSync(path)), ctx.print));

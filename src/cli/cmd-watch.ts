@@ -55,14 +55,17 @@ Options:
           case 'progress':
             ctx.out(`progress notify: ${item.revision}\n`);
             break;
-          case 'compacted':
-            ctx.out('watch was canceled (etcdserver: mvcc: required revision has been compacted)\n');
+          case 'compacted': {
+            ctx.err('watch was canceled (etcdserver: mvcc: required revision has been compacted)\n');
+            const r: WatchResponse = { header: item.header, watchId: 0n, created: false, canceled: true, compactRevision: item.compactRevision, cancelReason: '', fragment: false, events: [] };
+            ctx.write(printWatch(r, ctx.print));
             throw new CtlError('watch is canceled by the server', Exit.interrupted);
+          }
         }
       }
     } catch (e) {
       if (isClientError(e, 'watch-canceled')) {
-        ctx.out(`watch was canceled (${e.message})\n`);
+        ctx.err(`watch was canceled (${e.message})\n`);
         throw new CtlError('watch is canceled by the server', Exit.interrupted);
       }
       throw e;

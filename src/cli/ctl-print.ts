@@ -268,7 +268,8 @@ export function printWatch(r: WatchResponse, o: PrintOptions): Printed {
         out:
           jObj([
             ['Header', jHeader(r.header ?? { clusterId: 0n, memberId: 0n, revision: 0, raftTerm: 0 })],
-            ['Events', jArr(r.events.map(jEvent), false)],
+            // clientv3 converts the events into a fresh slice: empty, it is [] rather than null.
+            ['Events', `[${r.events.map(jEvent).join(',')}]`],
             ['CompactRevision', jNum(r.compactRevision, false)],
             ['Canceled', jBool(r.canceled, false)],
             ['Created', jBool(r.created, false)],

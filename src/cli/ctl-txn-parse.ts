@@ -11,6 +11,7 @@ import { delRequest, DEL_FLAGS } from './cmd-del.js';
 import { getRequest, GET_FLAGS } from './cmd-get.js';
 import { putRequest, PUT_FLAGS } from './cmd-put.js';
 import { CtlError, Exit, parseFlags, type FlagSpecs } from './ctl-flags.js';
+import { goQuote } from './ctl-format.js';
 
 /** Reads a Go quoted string (double-quoted with escapes, or back-quoted) at `s[i]`; returns it and the index after it. */
 export function readGoQuoted(s: string, i: number): { value: string; end: number } | null {
@@ -79,11 +80,13 @@ export function parseCompare(line: string): CompareInit {
   if (paren < 0) throw new CtlError(`malformed comparison: ${line}`, Exit.invalidInput);
   const target = line.slice(0, paren);
   const key = readGoQuoted(line, paren + 1);
-  let rest = key === null ? null : line.slice(key.end);
+  const rest = key === null ? null : line.slice(key.end);
   const m = rest === null ? null : /^\)\s+(\S+)\s+/.exec(rest);
   const value = m === null || rest === null ? null : readGoQuoted(rest, m[0].length);
-  if (key === null || m === null || value === null) throw new CtlError(`malformed comparison: ${line}`, Exit.invalidInput);
-  rest = null;
+  if (key === null || m === null || value === null) {
+    // etcdctl reports what its Sscanf got before it stopped.
+    throw new CtlError(`malformed comparison: ${line}; got ${target}(${goQuote(key?.value ?? '')}) ${m?.[1] ?? ''} ${goQuote(value?.value ?? '')}`, Exit.invalidInput);
+  }
   const op = OPS[m[1]!];
   if (op === undefined) throw new CtlError(`malformed comparison: ${line} (unknown op ${m[1]!})`, Exit.invalidInput);
   const k = toBytes(key.value);
@@ -120,19 +123,21 @@ export function parseRequest(line: string): RequestOpInit {
   const cmd = args[0]!;
   const spec = specs[cmd];
   if (spec === undefined) throw new CtlError(`invalid txn request: ${line}`, Exit.invalidInput);
+  let p: ReturnType<typeof parseFlags>;
   try {
-    const p = parseFlags(args.slice(1), spec);
-    const positional = [...p.args, ...(p.rest ?? [])];
-    switch (cmd) {
-      case 'put':
-        return { request: { type: 'requestPut', value: putRequest(positional, p.flags, null) } };
-      case 'get':
-        return { request: { type: 'requestRange', value: getRequest(positional, p.flags) } };
-      default:
-        return { request: { type: 'requestDeleteRange', value: delRequest(positional, p.flags) } };
-    }
+    p = parseFlags(args.slice(1), spec);
   } catch {
     throw new CtlError(`invalid txn request: ${line}`, Exit.invalidInput);
+  }
+  // An argument error of the request itself ends the command with that request's own error, as in etcdctl.
+  const positional = [...p.args, ...(p.rest ?? [])];
+  switch (cmd) {
+    case 'put':
+      return { request: { type: 'requestPut', value: putRequest(positional, p.flags, null) } };
+    case 'get':
+      return { request: { type: 'requestRange', value: getRequest(positional, p.flags) } };
+    default:
+      return { request: { type: 'requestDeleteRange', value: delRequest(positional, p.flags) } };
   }
 }
 

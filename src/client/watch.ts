@@ -48,7 +48,7 @@ export type WatchItem =
   /** No events up to `revision` (a progress notification). */
   | { readonly type: 'progress'; readonly revision: number; readonly header: ResponseHeader | undefined }
   /** The revisions the watcher needed were compacted away; the watcher has ended. */
-  | { readonly type: 'compacted'; readonly compactRevision: number };
+  | { readonly type: 'compacted'; readonly compactRevision: number; readonly header?: ResponseHeader | undefined };
 
 type WatcherState = 'pending' | 'creating' | 'active' | 'paused' | 'closed';
 
@@ -146,13 +146,13 @@ export class Watcher implements AsyncIterable<WatchItem> {
   }
 
   /** @internal The watcher ended: compacted (an item), or an error the iteration throws. */
-  finish(how: { type: 'compacted'; compactRevision: number } | { type: 'error'; error: unknown } | { type: 'closed' }): void {
+  finish(how: { type: 'compacted'; compactRevision: number; header?: ResponseHeader | undefined } | { type: 'error'; error: unknown } | { type: 'closed' }): void {
     if (this.ended !== null) return;
     this.state = 'closed';
     if (this.abortListener !== undefined) this.options.signal?.removeEventListener('abort', this.abortListener);
     switch (how.type) {
       case 'compacted':
-        this.items.push({ type: 'compacted', compactRevision: how.compactRevision });
+        this.items.push(how.header === undefined ? { type: 'compacted', compactRevision: how.compactRevision } : { type: 'compacted', compactRevision: how.compactRevision, header: how.header });
         this.ended = { error: undefined };
         this.rejectReady(new ClientError('watch-canceled', `watch start revision was compacted (compact revision ${how.compactRevision})`));
         break;
@@ -383,7 +383,7 @@ export class WatchManager {
     if (w.state === 'closed' || w.state === 'paused') return;
     if (r.compactRevision > 0) {
       this.watchers.delete(w);
-      w.finish({ type: 'compacted', compactRevision: r.compactRevision });
+      w.finish({ type: 'compacted', compactRevision: r.compactRevision, header: r.header });
       return;
     }
     const reason = r.cancelReason;
