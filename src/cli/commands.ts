@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
+import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
+import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
 import { CLIENT_COMMANDS } from './client-commands.js';
@@ -10,6 +12,8 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   simCommand,
   lbCommand,
+  raidCommand,
+  storageCheckCommand,
   ...CLIENT_COMMANDS,
   versionCommand,
 ];

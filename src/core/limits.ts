@@ -44,6 +44,120 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
+// State machine: the MVCC store, leases, watches, client sessions (src/kv).
+
+/** Head records per leaf of the sorted key index (a two-level B-tree; splits beyond this). */
+export const KV_INDEX_LEAF_KEYS_MAX = 512;
+/** Records per chunk of the revision-ordered history log. */
+export const KV_REVLOG_CHUNK_RECORDS = 4096;
+/** History records trimmed per applied entry by the incremental physical compaction. */
+export const KV_COMPACTION_STEP_RECORDS_MAX = 10_000;
+/** etcd's --quota-backend-bytes default: 2 GiB of logical data before the NOSPACE alarm. */
+export const KV_QUOTA_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+/** Bytes charged per history record on top of its key and value (index, revisions, lease). */
+export const KV_RECORD_OVERHEAD_BYTES = 64;
+/** Nesting depth of transactions accepted by the decoder (etcd bounds it only by request size). */
+export const TXN_NESTING_DEPTH_MAX = 32;
+
+/** etcd's MaxLeaseTTL, in seconds. */
+export const LEASE_TTL_SEC_MAX = 9_000_000_000;
+/** etcd's minimum lease TTL with default timing: ceil(1.5 election timeouts of 1 s) seconds. */
+export const LEASE_TTL_SEC_MIN_DEFAULT = 2;
+/** Leases alive at once in one store. */
+export const LEASES_MAX = 1 << 20;
+/** How often the leader checkpoints remaining TTLs through the log (etcd's 5 minutes). */
+export const LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT = 5 * 60 * 1000;
+/**
+ * The shortest delay between checkpoints of one lease. A lease is checkpointed every half TTL,
+ * within [this, the interval], so a leader change extends any lease by at most that much.
+ */
+export const LEASE_CHECKPOINT_DELAY_MS_MIN = 1000;
+/** Checkpoints in one LeaseCheckpoint entry (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1000;
+/** Expired leases in one LeaseExpire entry (etcd revokes at most 1000 a second). */
+export const LEASE_EXPIRIES_PER_ENTRY_MAX = 1000;
+/** A lease proposed for expiry and still alive this long after is proposed again. */
+export const LEASE_EXPIRY_RETRY_MS = 3000;
+
+/** Client sessions kept for exactly-once writes; the least recently used is dropped beyond it. */
+export const SESSIONS_MAX = 4096;
+/** A session unused for this many log entries expires (deterministic: measured in the log). */
+export const SESSION_IDLE_ENTRIES_MAX = 1_000_000;
+/** Responses one session keeps for requests its client has not yet acknowledged. */
+export const SESSION_RESPONSES_MAX = 256;
+/** A response larger than this is not kept: a duplicate gets "response not retained". */
+export const SESSION_RESPONSE_BYTES_MAX = 1024 * 1024;
+/** Bytes of kept responses over all sessions. */
+export const SESSIONS_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Watchers registered at once on one store. */
+export const WATCHERS_MAX = 100_000;
+/** Events queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_EVENTS_MAX = 1024;
+/** Estimated bytes queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** History records one catch-up step scans for an unsynced watcher (then it yields). */
+export const WATCH_CATCHUP_SCAN_RECORDS_MAX = 8192;
+/**
+ * Responses a watch stream queues that are not any watcher's (refused creates): beyond it the API
+ * layer stops reading the client's requests until they are sent (etcd's ctrlStreamBufLen).
+ */
+export const WATCH_STREAM_CONTROL_RESPONSES_MAX = 16;
+/** Events merged into one watch response (whole revisions only). */
+export const WATCH_RESPONSE_EVENTS_MAX = 1000;
+/** Estimated bytes of one watch response; a larger revision is fragmented when the watcher asks. */
+export const WATCH_FRAGMENT_BYTES_MAX = REQUEST_BYTES_MAX;
+/** etcd's --watch-progress-notify-interval default. */
+export const WATCH_PROGRESS_NOTIFY_INTERVAL_MS_DEFAULT = 10 * 60 * 1000;
+
+/** Target bytes of one frame (and one chunk) of a state-machine snapshot. */
+export const KV_SNAPSHOT_FRAME_TARGET_BYTES = 256 * 1024;
+/** Largest frame a snapshot reader accepts: the target plus one record of the largest request. */
+export const KV_SNAPSHOT_FRAME_BYTES_MAX = 4 * 1024 * 1024;
+
+/** A member's name, in bytes. */
+export const MEMBER_NAME_BYTES_MAX = 256;
+/** Peer or client URLs of one member. */
+export const MEMBER_URLS_MAX = 16;
+/** One URL, in bytes. */
+export const MEMBER_URL_BYTES_MAX = 1024;
+// Durable storage: write-ahead log, snapshots, recovery (src/wal).
+
+/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
+export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
+/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
+export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Records (entries, truncations) in one group-commit batch. */
+export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
+/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
+export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
+/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
+export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
+export const WAL_HARD_STATE_BYTES_MAX = 1024;
+/**
+ * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
+ * unreadable sector (512 B or 4 KiB) can destroy both.
+ */
+export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
+/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
+export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
+/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
+export const WAL_RECOVERY_SECTOR_BYTES = 512;
+/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
+export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
+/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
+export const SNAPSHOTS_KEEP_DEFAULT = 3;
+/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
+export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+/** Bytes one SnapshotStore.read may return. */
+export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of a snapshot file's trailer (meta and configuration). */
+export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -91,6 +205,24 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+assert(KV_SNAPSHOT_FRAME_BYTES_MAX >= KV_SNAPSHOT_FRAME_TARGET_BYTES + REQUEST_BYTES_MAX + 4096, 'a snapshot frame holds a full target plus one largest record');
+assert(WATCH_QUEUE_EVENTS_MAX >= WATCH_RESPONSE_EVENTS_MAX, 'a watcher queue holds at least one full response');
+assert(WATCH_QUEUE_BYTES_MAX >= WATCH_FRAGMENT_BYTES_MAX, 'a watcher queue holds at least one full-size response');
+assert(SESSION_RESPONSE_BYTES_MAX <= SESSIONS_RESPONSE_BYTES_MAX, 'one kept response fits in the session budget');
+assert(LEASE_TTL_SEC_MIN_DEFAULT >= 1 && LEASE_TTL_SEC_MIN_DEFAULT < LEASE_TTL_SEC_MAX, 'the lease TTL bounds are ordered');
+assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in milliseconds are exact');
+assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
+assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
+assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
+assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
+assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
+assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
+assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
+assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
+assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
+assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
+assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
+assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
@@ -255,6 +387,61 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
+
+// RAID volumes (src/storage).
+
+/** Members of a volume (RAID-1 copies or RAID-5 columns). */
+export const RAID_MEMBERS_MAX = 16;
+/** RAID-1 needs two copies to be redundant at all. */
+export const RAID1_MEMBERS_MIN = 2;
+/** RAID-5 needs two data columns and a parity column. */
+export const RAID5_MEMBERS_MIN = 3;
+/** Chunk (stripe unit) sizes: a power of two in this range (md's default is 512 KiB); each chunk has its own CRC32C. */
+export const RAID_CHUNK_BYTES_MIN = 4 * 1024;
+export const RAID_CHUNK_BYTES_MAX = 512 * 1024;
+export const RAID_CHUNK_BYTES_DEFAULT = 64 * 1024;
+/** Stripe images kept in memory (clean ones are evicted least recently used first). */
+export const RAID_STRIPE_CACHE_BYTES_MAX = 32 * 1024 * 1024;
+/** Unflushed (dirty) stripe bytes; beyond it a write flushes first, so memory stays bounded. */
+export const RAID_DIRTY_BYTES_MAX = 8 * 1024 * 1024;
+/** Journal bytes on one member before a checkpoint empties it (opening reads a whole journal into memory). */
+export const RAID_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * One journal record: the dirty data of one flush plus its metadata. A flush carries at most the
+ * dirty bytes (and parity for them) plus metadata, so this bounds what open() will read per record.
+ */
+export const RAID_JOURNAL_RECORD_BYTES_MAX = 4 * RAID_DIRTY_BYTES_MAX + 16 * 1024 * 1024;
+/** Member file handles kept open per member (clean ones are closed least recently used first). */
+export const RAID_MEMBER_HANDLES_MAX = 256;
+/** The checkpointed metadata (namespace, sizes, checksums) of one volume. */
+export const RAID_META_BYTES_MAX = 256 * 1024 * 1024;
+/** A superblock. */
+export const RAID_SUPERBLOCK_BYTES_MAX = 64 * 1024;
+/** A path inside a volume. */
+export const RAID_PATH_BYTES_MAX = 4096;
+/** Bytes of one member rebuilt or scrubbed while holding the volume lock (the rest of the time it serves). */
+export const RAID_RESYNC_STEP_BYTES = 1024 * 1024;
+/** Default rebuild and scrub rates (md's speed_limit_max is 200 MB/s; we default lower to stay out of the way). */
+export const RAID_REBUILD_BYTES_PER_SEC_DEFAULT = 64 * 1024 * 1024;
+export const RAID_SCRUB_BYTES_PER_SEC_DEFAULT = 32 * 1024 * 1024;
+/** The slowest rate a rebuild or scrub may be throttled to (md's speed_limit_min is 1 MB/s). */
+export const RAID_RESYNC_BYTES_PER_SEC_MIN = 64 * 1024;
+/** How often a running rebuild or scrub writes its progress into the superblocks, for `raid status`. */
+export const RAID_PROGRESS_PERSIST_BYTES = 64 * 1024 * 1024;
+/**
+ * How often a flush also reads every member's superblock by path. Writes go to open handles, which
+ * keep working on a directory that was deleted or unmounted; a fresh read notices.
+ */
+export const RAID_PROBE_INTERVAL_MS = 1000;
+
+assert(RAID5_MEMBERS_MIN <= RAID_MEMBERS_MAX && RAID1_MEMBERS_MIN <= RAID_MEMBERS_MAX, 'RAID member bounds are ordered');
+assert(RAID_CHUNK_BYTES_MIN <= RAID_CHUNK_BYTES_DEFAULT && RAID_CHUNK_BYTES_DEFAULT <= RAID_CHUNK_BYTES_MAX, 'the default chunk is in range');
+assert(RAID_DIRTY_BYTES_MAX >= (RAID_MEMBERS_MAX - 1) * RAID_CHUNK_BYTES_MAX, 'at least one full stripe can be dirty');
+assert(RAID_STRIPE_CACHE_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'dirty stripes leave room in the cache for clean ones');
+assert(RAID_JOURNAL_RECORD_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'a journal record holds a full flush (data and parity)');
+assert(RAID_JOURNAL_BYTES_MAX >= RAID_JOURNAL_RECORD_BYTES_MAX, 'a journal holds at least one record');
+assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a few chunks at least');
+assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
 
 // ---------------------------------------------------------------------------------------------
 // Failover client (src/client). Retry budget after Finagle; backoff and timeouts after etcd's
