@@ -48,7 +48,7 @@ test('writes go to the leader once it is known; serializable reads spread over m
   cluster.calls.length = 0;
   for (let i = 0; i < 6; i++) await run(client.get('k0', { serializable: true }));
   assert.equal(new Set(cluster.calls.map((c) => c.split(' ')[0])).size, 3, 'serializable reads went to every member');
-  await client.close();
+  await run(client.close());
 });
 
 test('a write whose connection was refused is retried on another member, even without sessions', async () => {
@@ -60,7 +60,7 @@ test('a write whose connection was refused is retried on another member, even wi
   assert.equal(cluster.value('k4'), 'v');
   assert.ok(events.some((e) => e.type === 'disconnected'), 'a disconnected event');
   assert.ok(events.some((e) => e.type === 'session-unsupported'), 'etcd-like server: no session');
-  await client.close();
+  await run(client.close());
 });
 
 test('exactly-once: a write whose response was lost is retried and applied once', async () => {
@@ -72,7 +72,7 @@ test('exactly-once: a write whose response was lost is retried and applied once'
   assert.equal(cluster.appliedWrites, 1, 'applied once although sent three times');
   assert.equal(r.header?.revision, 2, 'the answer is the first application');
   assert.deepEqual(client.session(), { type: 'open', clientId: 1 });
-  await client.close();
+  await run(client.close());
 });
 
 test('without sessions a write whose response was lost is not retried and says it may have applied', async () => {
@@ -86,7 +86,7 @@ test('without sessions a write whose response was lost is not retried and says i
   let once = 0;
   cluster.faultFor = (_e, path) => (path === '/etcdserverpb.KV/Range' && once++ === 0 ? { type: 'lose-response' } : undefined);
   assert.equal(await run(client.getString('k')), 'v');
-  await client.close();
+  await run(client.close());
 });
 
 test('the deadline error says whether a write may have been applied', async () => {
@@ -105,7 +105,7 @@ test('the deadline error says whether a write may have been applied', async () =
   const read = await run(client.get('k')).catch((e: unknown) => e);
   assert.ok(isClientError(read, 'deadline'));
   assert.equal((read as ClientError).mayHaveApplied, false, 'a read never applies anything');
-  await client.close();
+  await run(client.close());
 });
 
 test('a stuck member does not hold a read: another member answers after the attempt timeout', async () => {
@@ -116,7 +116,7 @@ test('a stuck member does not hold a read: another member answers after the atte
   const start = clock.nowMs();
   assert.equal(await run(client.getString('k')), 'v');
   assert.ok(clock.nowMs() - start <= 2500, `answered within two attempt timeouts (${clock.nowMs() - start} ms)`);
-  await client.close();
+  await run(client.close());
 });
 
 test('"no leader" is retried after a pause until a leader is elected', async () => {
@@ -127,7 +127,7 @@ test('"no leader" is retried after a pause until a leader is elected', async () 
   await run(p);
   assert.equal(cluster.value('k'), 'v');
   assert.equal(cluster.appliedWrites, 1);
-  await client.close();
+  await run(client.close());
 });
 
 test('final server errors are returned at once with etcd\'s message', async () => {
@@ -138,7 +138,7 @@ test('final server errors are returned at once with etcd\'s message', async () =
   assert.equal((err as ClientError).kind, 'compacted');
   assert.equal((err as ClientError).message, 'etcdserver: mvcc: required revision has been compacted');
   assert.equal(cluster.calls.filter((c) => c.endsWith('Range')).length, 1, 'not retried');
-  await client.close();
+  await run(client.close());
 });
 
 test('the retry budget stops retry storms', async () => {
@@ -149,7 +149,7 @@ test('the retry budget stops retry storms', async () => {
   assert.match((first as ClientError).message, /retry budget exhausted/);
   const calls = cluster.calls.length;
   assert.ok(calls <= 3, `a handful of attempts, not a storm (${calls})`);
-  await client.close();
+  await run(client.close());
 });
 
 test('an expired session is reopened and a write that never applied is retried', async () => {
@@ -162,7 +162,7 @@ test('an expired session is reopened and a write that never applied is retried',
     events.filter((e) => e.type === 'session-opened' || e.type === 'session-expired').map((e) => e.type),
     ['session-opened', 'session-expired', 'session-opened'],
   );
-  await client.close();
+  await run(client.close());
 });
 
 test('a lease grant whose answer was lost is recognized by its client-chosen id', async () => {
@@ -172,7 +172,7 @@ test('a lease grant whose answer was lost is recognized by its client-chosen id'
   const lease = await run(client.lease(10, { keepAlive: false }));
   assert.ok(cluster.hasLease(lease.id));
   assert.equal(lease.grantedTtlSeconds, 10);
-  await client.close();
+  await run(client.close());
 });
 
 async function collect(items: AsyncIterator<WatchItem>, count: number, run: <T>(p: Promise<T>) => Promise<T>): Promise<WatchItem[]> {
@@ -204,7 +204,7 @@ test('a watch resumes on another member after its member fails, with no lost or 
   assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'in revision order');
   assert.ok(events.some((e) => e.type === 'watch-resumed'), 'a watch-resumed event');
   w.close();
-  await client.close();
+  await run(client.close());
 });
 
 test('a watch whose revisions were compacted while it was away ends with a compacted item', async () => {
@@ -221,8 +221,10 @@ test('a watch whose revisions were compacted while it was away ends with a compa
   cluster.write('c', '3');
   cluster.compact(cluster.revision);
   const items = await collect(it, 2, run);
-  assert.deepEqual(items, [{ type: 'compacted', compactRevision: cluster.revision }]);
-  await client.close();
+  assert.equal(items.length, 1);
+  assert.equal(items[0]?.type, 'compacted');
+  assert.equal(items[0]?.type === 'compacted' ? items[0].compactRevision : 0, cluster.revision);
+  await run(client.close());
 });
 
 test('a kept lease goes in doubt when keep-alives stop, and is lost when its TTL passes', async () => {
@@ -244,7 +246,7 @@ test('a kept lease goes in doubt when keep-alives stop, and is lost when its TTL
   assert.equal(await lease.lost, 'expired');
   assert.deepEqual(seen, ['in-doubt', 'confirmed', 'in-doubt', 'lost']);
   assert.ok(events.some((e) => e.type === 'lease-lost' && e.reason === 'expired'));
-  await client.close();
+  await run(client.close());
 });
 
 test('a kept lease the server no longer has is lost at the next keep-alive', async () => {
@@ -254,12 +256,12 @@ test('a kept lease the server no longer has is lost at the next keep-alive', asy
   await clock.advance(2000, settle);
   assert.equal(lease.state, 'lost');
   assert.equal(await lease.lost, 'not-found');
-  await client.close();
+  await run(client.close());
 });
 
 test('a closed client refuses calls with a closed error', async () => {
-  const { client } = setup();
-  await client.close();
+  const { client, run } = setup();
+  await run(client.close());
   await assert.rejects(client.put('k', 'v'), (e: unknown) => isClientError(e, 'closed'));
   assert.throws(() => client.watch('k'), (e: unknown) => isClientError(e, 'closed'));
 });
@@ -275,5 +277,5 @@ test('leadership changes are events', async () => {
     changes.map((e) => (e.type === 'leader-changed' ? e.endpoint : null)),
     [cluster.members[0]!.endpoint, cluster.members[1]!.endpoint],
   );
-  await client.close();
+  await run(client.close());
 });

@@ -64,6 +64,7 @@ import {
 import { ElectionService, type CampaignResponse, type LeaderKeyInit, type LeaderResponse, type ProclaimResponse, type ResignResponse } from '../api/proto/generated/v3electionpb.js';
 import { LockService, type LockResponse, type UnlockResponse } from '../api/proto/generated/v3lockpb.js';
 import { CallRunner, type CallOptions, type ExactlyOnce } from './call-runner.js';
+import { SessionService } from './session-protocol.js';
 import type { Connector } from './connector.js';
 import { EndpointPool, normalizeEndpoint, type EndpointInfo } from './endpoint-pool.js';
 import { ClientError } from './errors.js';
@@ -410,9 +411,18 @@ export class BulwarkClient {
 
   // ---- Lifecycle ----------------------------------------------------------------------------
 
-  /** Stops keep-alives and watches and closes every connection. Leases are not revoked. */
+  /**
+   * Stops keep-alives and watches, closes the exactly-once session (so the server can forget it at
+   * once) and every connection. Leases are not revoked.
+   */
   async close(): Promise<void> {
     if (this.closeController.signal.aborted) return;
+    const mode = this.runner.session.mode;
+    if (mode.type === 'open') {
+      await this.runner
+        .unary(SessionService.Close, { clientId: mode.clientId }, { route: { type: 'leader' }, write: true, idempotent: true }, { timeoutMs: CLIENT_STATUS_TIMEOUT_MS })
+        .catch(() => {});
+    }
     this.closeController.abort();
     this.watches.shutdown();
     this.leases.shutdown();

@@ -508,3 +508,4 @@ export const CLIENT_STREAM_SILENCE_MS_MAX = 4000;
 
 assert(CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT < CLIENT_CALL_TIMEOUT_MS_DEFAULT, 'a call outlives one stuck attempt');
 assert(CLIENT_STREAM_PROBE_INTERVAL_MS < CLIENT_STREAM_SILENCE_MS_MAX, 'a probe has time to be answered');
+assert(CLIENT_SESSION_INFLIGHT_MAX < SESSION_RESPONSES_MAX, 'a client never has more writes in flight than the server keeps responses for');
