@@ -34,3 +34,11 @@ test('txn scripts: compares, requests and etcdctl\'s errors', () => {
   assert.throws(() => parseTxnScript('value("a") = "1"\n\nput a 2\n'), /^CtlError: EOF$|EOF/);
   assert.throws(() => parseTxnScript('\nfrob a\n\n\n'), /invalid txn request: frob a/);
 });
+
+test('leading global flags move after the command word', async () => {
+  const { moveLeadingGlobalFlags } = await import('./ctl-run.js');
+  assert.deepEqual(moveLeadingGlobalFlags(['--endpoints', 'a:1', '-w', 'json', 'get', 'k']), ['get', '--endpoints', 'a:1', '-w', 'json', 'k']);
+  assert.deepEqual(moveLeadingGlobalFlags(['--endpoints=a:1', '--hex', 'get', 'k']), ['get', '--endpoints=a:1', '--hex', 'k']);
+  assert.deepEqual(moveLeadingGlobalFlags(['get', 'k']), ['get', 'k']);
+  assert.deepEqual(moveLeadingGlobalFlags(['--help']), ['--help']);
+});

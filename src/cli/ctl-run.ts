@@ -173,3 +173,25 @@ export function parseHexId(text: string, what: string): bigint {
 export function parseIntArg(text: string): number | null {
   return /^[+-]?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
 }
+
+/**
+ * etcdctl takes its global flags before the command (`etcdctl --endpoints=X get foo`); the
+ * `bulwark` dispatcher looks for the command word first. This moves leading global flags (with
+ * their values) after the command's first word, so both orders work. main.ts may call it on argv.
+ */
+export function moveLeadingGlobalFlags(argv: readonly string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--' && argv[i] !== '--help' && argv[i] !== '-h' && argv[i] !== '--version') {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : Object.entries(GLOBAL_FLAGS).find(([, s]) => s.short === a.slice(1, 2))?.[0];
+    const spec = name === undefined ? undefined : GLOBAL_FLAGS[name];
+    if (spec === undefined) break;
+    lead.push(a);
+    i++;
+    const inline = a.includes('=') || (!a.startsWith('--') && a.length > 2);
+    if (spec.type !== 'bool' && !inline && i < argv.length) lead.push(argv[i++]!);
+  }
+  if (lead.length === 0 || i >= argv.length) return [...argv];
+  return [argv[i]!, ...lead, ...argv.slice(i + 1)];
+}
