@@ -110,6 +110,8 @@ export class CallRunner {
   private discovery: Promise<void> | null = null;
   private discoveryTimer: Timer | null = null;
   private lastDiscoveryMs = -Infinity;
+  /** Aborts of attempts and sleeps in progress, run by close(). */
+  private readonly inflight = new Set<() => void>();
 
   /** Status must answer even from a member without a leader, so it goes without `hasleader`. */
   private readonly statusMetadata: MetadataInit;
@@ -311,26 +313,39 @@ export class CallRunner {
     });
   }
 
-  private async attempt<T>(conn: Connection, attemptFn: AttemptFn<T>, remainingMs: number, metadata: MetadataInit, signal: AbortSignal | undefined): Promise<AttemptResult<T>> {
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = this.d.clock.setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, Math.min(remainingMs, TIMER_MS_MAX));
-    const abort = (): void => ac.abort();
-    signal?.addEventListener('abort', abort);
-    this.d.closed.addEventListener('abort', abort);
-    try {
-      const value = await attemptFn(conn, { deadlineMs: remainingMs, metadata, signal: ac.signal });
-      return { ok: true, value };
-    } catch (error) {
-      return { ok: false, error, timedOut: timedOut || (error instanceof GrpcError && error.status === Status.DEADLINE_EXCEEDED && error.metadata.length === 0) };
-    } finally {
-      timer.cancel();
-      signal?.removeEventListener('abort', abort);
-      this.d.closed.removeEventListener('abort', abort);
-    }
+  /**
+   * One attempt, raced against its deadline, the caller's signal and close(). The connection gets
+   * the deadline (it sends grpc-timeout and ends the call itself) and the caller's signal; no
+   * AbortController of our own per call, which costs more than the rest of the client's work.
+   */
+  private attempt<T>(conn: Connection, attemptFn: AttemptFn<T>, ms: number, metadata: MetadataInit, signal: AbortSignal | undefined): Promise<AttemptResult<T>> {
+    return new Promise<AttemptResult<T>>((resolve) => {
+      let done = false;
+      const finish = (r: AttemptResult<T>): void => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(onAbort);
+        resolve(r);
+      };
+      const timer = this.d.clock.setTimeout(() => finish({ ok: false, error: new GrpcError(Status.DEADLINE_EXCEEDED, 'deadline exceeded'), timedOut: true }), Math.min(ms, TIMER_MS_MAX));
+      const onAbort = (): void => finish({ ok: false, error: new GrpcError(Status.CANCELLED, 'cancelled by the client'), timedOut: false });
+      signal?.addEventListener('abort', onAbort);
+      this.inflight.add(onAbort);
+      const options: ConnectionCallOptions = signal === undefined ? { deadlineMs: ms, metadata } : { deadlineMs: ms, metadata, signal };
+      let pending: Promise<T>;
+      try {
+        pending = attemptFn(conn, options);
+      } catch (error) {
+        finish({ ok: false, error, timedOut: false });
+        return;
+      }
+      pending.then(
+        (value) => finish({ ok: true, value }),
+        (error: unknown) => finish({ ok: false, error, timedOut: error instanceof GrpcError && error.status === Status.DEADLINE_EXCEEDED && error.metadata.length === 0 }),
+      );
+    });
   }
 
   /** Learns from a response header: the member behind the endpoint, and whether a new term began. */
@@ -466,12 +481,12 @@ export class CallRunner {
       const done = (): void => {
         timer.cancel();
         signal?.removeEventListener('abort', done);
-        this.d.closed.removeEventListener('abort', done);
+        this.inflight.delete(done);
         resolve();
       };
       const timer = this.d.clock.setTimeout(done, ms);
       signal?.addEventListener('abort', done);
-      this.d.closed.addEventListener('abort', done);
+      this.inflight.add(done);
     });
   }
 
@@ -481,6 +496,7 @@ export class CallRunner {
   }
 
   close(): void {
+    for (const f of [...this.inflight]) f();
     this.discoveryTimer?.cancel();
     this.discoveryTimer = null;
     for (const w of this.sessionWaiters.splice(0)) w();

@@ -51,11 +51,13 @@ const ZERO = new Uint8Array([0]);
  * means every key, which etcd spells key = rangeEnd = "\0" (it refuses an empty key).
  */
 export function rangeOf(key: Uint8Array, o: RangeSpec): { key: Uint8Array; rangeEnd: Uint8Array | undefined } {
-  const given = [o.prefix === true, o.fromKey === true, o.end !== undefined].filter(Boolean).length;
-  if (given > 1) throw new ClientError('invalid-argument', 'give at most one of prefix, fromKey and end');
-  if (o.prefix === true) return key.length === 0 ? { key: ZERO, rangeEnd: ZERO } : { key, rangeEnd: prefixEnd(key) };
-  if (o.fromKey === true) return { key: key.length === 0 ? ZERO : key, rangeEnd: ZERO };
-  if (o.end !== undefined) return { key, rangeEnd: toBytes(o.end) };
+  const prefix = o.prefix === true;
+  const fromKey = o.fromKey === true;
+  const end = o.end !== undefined;
+  if ((prefix ? 1 : 0) + (fromKey ? 1 : 0) + (end ? 1 : 0) > 1) throw new ClientError('invalid-argument', 'give at most one of prefix, fromKey and end');
+  if (prefix) return key.length === 0 ? { key: ZERO, rangeEnd: ZERO } : { key, rangeEnd: prefixEnd(key) };
+  if (fromKey) return { key: key.length === 0 ? ZERO : key, rangeEnd: ZERO };
+  if (end) return { key, rangeEnd: toBytes(o.end!) };
   return { key, rangeEnd: undefined };
 }
 
@@ -87,20 +89,22 @@ const SORT_TARGETS: Record<SortTarget, number> = {
 const SORT_ORDERS: Record<SortOrder, number> = { none: RangeRequest_SortOrder.NONE, ascend: RangeRequest_SortOrder.ASCEND, descend: RangeRequest_SortOrder.DESCEND };
 
 export function rangeRequest(key: Bytes, o: GetOptions = {}): RangeRequestInit {
-  return {
-    ...rangeOf(toBytes(key), o),
-    limit: o.limit,
-    revision: o.revision,
-    serializable: o.serializable,
-    keysOnly: o.keysOnly,
-    countOnly: o.countOnly,
-    sortTarget: o.sort?.target === undefined ? undefined : SORT_TARGETS[o.sort.target],
-    sortOrder: o.sort?.order === undefined ? undefined : SORT_ORDERS[o.sort.order],
-    minModRevision: o.minModRevision,
-    maxModRevision: o.maxModRevision,
-    minCreateRevision: o.minCreateRevision,
-    maxCreateRevision: o.maxCreateRevision,
-  };
+  const r = rangeOf(toBytes(key), o);
+  // Only the options given: most reads set none, and an object of undefined fields costs on every call.
+  const req: { -readonly [K in keyof RangeRequestInit]: RangeRequestInit[K] } = { key: r.key };
+  if (r.rangeEnd !== undefined) req.rangeEnd = r.rangeEnd;
+  if (o.limit !== undefined) req.limit = o.limit;
+  if (o.revision !== undefined) req.revision = o.revision;
+  if (o.serializable !== undefined) req.serializable = o.serializable;
+  if (o.keysOnly !== undefined) req.keysOnly = o.keysOnly;
+  if (o.countOnly !== undefined) req.countOnly = o.countOnly;
+  if (o.sort?.target !== undefined) req.sortTarget = SORT_TARGETS[o.sort.target];
+  if (o.sort?.order !== undefined) req.sortOrder = SORT_ORDERS[o.sort.order];
+  if (o.minModRevision !== undefined) req.minModRevision = o.minModRevision;
+  if (o.maxModRevision !== undefined) req.maxModRevision = o.maxModRevision;
+  if (o.minCreateRevision !== undefined) req.minCreateRevision = o.minCreateRevision;
+  if (o.maxCreateRevision !== undefined) req.maxCreateRevision = o.maxCreateRevision;
+  return req;
 }
 
 export interface PutOptions {
