@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createClient, isClientError, type BulwarkClient, type WatchItem } from '../../src/client/index.js';
+import { createClient, isClientError, type BulwarkClient, type ClientEvent, type WatchItem } from '../../src/client/index.js';
 import { Counter, Mutex, Queue, Session, stm } from '../../src/client/recipes/index.js';
 import { text } from '../../src/client/kv.js';
 import { skipUnlessCluster, startTestCluster, type TestCluster } from './cluster-under-test.js';
@@ -289,4 +289,27 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
   }
   assert.equal(delivered.length, items, 'every item delivered');
   assert.equal(new Set(delivered).size, items, 'no item delivered twice');
+});
+
+test('a kept-alive lease survives leader kills, and the client reports the changes as events', opts, async () => {
+  const c = client();
+  const events: ClientEvent[] = [];
+  c.on((e) => events.push(e));
+  const lease = await c.lease(5);
+  await c.put('faults/leased', 'x', { lease: lease.id });
+  const faults = faultLoop({ everyMs: 800, downMs: 1000 });
+  const deadline = Date.now() + 20_000;
+  try {
+    while (faults.count() < 3 && Date.now() < deadline) await sleep(100);
+  } finally {
+    const n = await faults.stop();
+    assert.ok(n >= 3, `the leader was killed three times (${n})`);
+  }
+  await sleep(1000);
+  assert.notEqual(lease.state, 'lost', 'the lease was kept alive through the failovers');
+  assert.equal((await c.get('faults/leased')).count, 1, 'the key attached to the lease is still there');
+  assert.ok(!events.some((e) => e.type === 'lease-lost'), 'no lease-lost event');
+  assert.ok(events.some((e) => e.type === 'disconnected'), 'a disconnected event');
+  assert.ok(events.some((e) => e.type === 'leader-changed'), 'a leader-changed event');
+  await lease.revoke();
 });
