@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { lbCommand } from './cmd-lb.js';
+import { serveCommand } from './cmd-serve.js';
 import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
 import { storageCheckCommand } from './cmd-storage.js';
@@ -10,6 +11,7 @@ import { CLIENT_COMMANDS } from './client-commands.js';
 /** Every subcommand, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
   upCommand,
+  serveCommand,
   simCommand,
   lbCommand,
   raidCommand,

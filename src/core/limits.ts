@@ -158,6 +158,34 @@ export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
 export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
 
 // ---------------------------------------------------------------------------------------------
+// Multi-Paxos (src/paxos).
+
+/**
+ * α of the α-window: a configuration decided in slot i governs slots from i + α on, and a leader
+ * never proposes slot s before every slot up to s − α is decided (its pipeline window). A protocol
+ * constant: every member must use the same value.
+ */
+export const PAXOS_ALPHA_SLOTS = 256;
+/** Accepted entries one Promise carries; a longer report continues with another Prepare from the next slot. */
+export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
+/** Heartbeat intervals without an Accepted reply from a peer before the leader resends its open slots. */
+export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
+/** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
+export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
+/**
+ * Configurations (with the slot each takes effect) kept in the hard state: those of every slot
+ * after the snapshot, so a snapshot sent to a peer carries them. Past this bound only the ones
+ * after the commit index are kept (one change at a time needs two).
+ */
+export const PAXOS_CONFIG_HISTORY_MAX = 16;
+/**
+ * Slots the commit index may move before the hard state is rewritten for it alone. The commit
+ * index in the hard state only saves a restarted member from relearning decided slots, so it may
+ * lag; everything safety rests on (the promise, repair marks, configurations) is written at once.
+ */
+export const PAXOS_COMMIT_PERSIST_STRIDE_SLOTS = 64;
+/** Bits of a ballot number below the round: the member's ordinal. */
+export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -223,6 +251,11 @@ assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit 
 assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
 assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
 assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
+assert(PAXOS_ALPHA_SLOTS >= 2, 'the alpha window holds a config entry and the slot after it');
+assert(PAXOS_ALPHA_SLOTS <= INFLIGHT_MESSAGES_MAX * ENTRIES_PER_MESSAGE_MAX, 'a window of slots fits in the pipeline');
+assert(PAXOS_PROMISE_ENTRIES_MAX <= ENTRIES_PER_MESSAGE_MAX, 'a promise is an ordinary-sized message');
+assert(PAXOS_CONFIG_HISTORY_MAX >= 2, 'the config in force and the one decided but not yet in force');
+assert(PAXOS_BALLOT_ORDINAL_BITS <= 20, 'ballot rounds keep at least 2^33 values below 2^53');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
@@ -444,6 +477,61 @@ assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a f
 assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
 
 // ---------------------------------------------------------------------------------------------
+// Raft core (src/raft).
+
+/**
+ * Bytes of one log entry's data. Larger than a request so a request plus its header fits; the
+ * server checks REQUEST_BYTES_MAX before proposing, so a larger entry is a programmer error.
+ */
+export const RAFT_ENTRY_BYTES_MAX = REQUEST_BYTES_MAX + 64 * 1024;
+/** Snapshot chunks a leader keeps in flight to one follower before waiting for acknowledgements. */
+export const RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX = 4;
+/** Election timeouts without an acknowledgement before a leader restarts a snapshot transfer. */
+export const RAFT_SNAPSHOT_TIMEOUT_ELECTIONS = 2;
+/** Received snapshot chunks queued for the next Readys (one chunk goes out per Ready). */
+export const RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX = RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX;
+/** Committed entries handed out in one Ready; the rest follow in the next. */
+export const RAFT_COMMITTED_ENTRIES_PER_READY_MAX = 16 * 1024;
+/** Bytes of committed entry data handed out in one Ready (an entry larger than this goes alone). */
+export const RAFT_COMMITTED_BYTES_PER_READY_MAX = 64 * 1024 * 1024;
+/** Election timeouts a read request may wait (for a quorum, or for a leader's answer) before it is dropped. */
+export const RAFT_READ_TIMEOUT_ELECTIONS = 2;
+
+assert(RAFT_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX, 'a request fits in an entry');
+assert(RAFT_ENTRY_BYTES_MAX <= 2 * MESSAGE_BYTES_MAX, 'one entry alone in an append stays near the message bound');
+assert(RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX >= RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX, 'a follower can queue a whole window of chunks');
+assert(RAFT_COMMITTED_ENTRIES_PER_READY_MAX >= ENTRIES_PER_MESSAGE_MAX, 'a Ready applies at least one append worth of entries');
+assert(RAFT_COMMITTED_BYTES_PER_READY_MAX >= MESSAGE_BYTES_MAX, 'a Ready applies at least one append worth of bytes');
+assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication can make progress');
+
+// ---------------------------------------------------------------------------------------------
+// Member runtime (src/server).
+
+/** Client writes waiting for their entry to be applied on one member; beyond it: "too many requests". */
+export const PROPOSALS_PENDING_MAX = 16 * 1024;
+/** Linearizable reads waiting for their read index on one member; beyond it: "too many requests". */
+export const READS_PENDING_MAX = 16 * 1024;
+/** etcd's request timeout: 5 s plus two election timeouts (the election part is added at run time). */
+export const REQUEST_TIMEOUT_MS_BASE = 5000;
+/** How often the leader's lessor looks for expired leases and due checkpoints. */
+export const LESSOR_TICK_MS = 250;
+/** How often a member retries publishing its name and client URLs until the cluster has them. */
+export const PUBLISH_RETRY_MS = 1000;
+/** How often the watch hub sends periodic progress notifications (etcd's default is 10 minutes). */
+export const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** How long a joining member waits for an existing member to describe the cluster. */
+export const CLUSTER_QUERY_TIMEOUT_MS = 5000;
+/** How long a member starting on an empty data directory waits for each peer to say how far it committed. */
+export const REJOIN_QUERY_TIMEOUT_MS = 1000;
+/** A learner may be promoted only when its log is within this many entries of the leader's. */
+export const LEARNER_PROMOTE_LAG_ENTRIES_MAX = 1000;
+/** Open gRPC connections on one client listener. */
+export const CLIENT_CONNECTIONS_MAX = 4096;
+
+assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queue enough requests for heavy load');
+assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
+
+
 // Failover client (src/client). Retry budget after Finagle; backoff and timeouts after etcd's
 // clientv3 and etcdctl where they have one.
 

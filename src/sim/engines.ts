@@ -15,6 +15,7 @@ import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
 import { SimError } from './errors.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
+import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
 
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
 export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
@@ -74,6 +75,15 @@ const standIn: EngineFactory = {
   },
 };
 
+const paxos: EngineFactory = {
+  kind: 'paxos',
+  plantedBugs: PAXOS_PLANTED_BUGS,
+  create(o) {
+    const bug = o.plantedBug as PaxosPlantedBug | null;
+    return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
 /** The factory for a protocol, or a typed error saying it is not available. */
 export function engineFactory(kind: ConsensusKind): EngineFactory {
   switch (kind) {
@@ -82,6 +92,6 @@ export function engineFactory(kind: ConsensusKind): EngineFactory {
     case 'raft':
       throw new SimError('engine-unavailable', 'the Raft engine (src/raft) is not available in this build yet; use --consensus stand-in');
     case 'paxos':
-      throw new SimError('engine-unavailable', 'the Multi-Paxos engine (src/paxos) is not available yet');
+      return paxos;
   }
 }
