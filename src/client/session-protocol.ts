@@ -5,7 +5,7 @@
  *   /bulwark.v1.Session/Open    OpenSessionRequest {}                    -> OpenSessionResponse { header = 1, client_id = 2 (uint64) }
  *   /bulwark.v1.Session/Close   CloseSessionRequest { client_id = 1 }    -> CloseSessionResponse { header = 1 }
  *
- *   bulwark-session: <client id, lowercase hex>/<seq, decimal>/<lowest unacknowledged seq, decimal>
+ *   bulwark-session: <client id>/<seq>/<lowest unacknowledged seq>     (decimal integers, as the server parses them)
  *
  * The server replicates the tag with the write; the state machine applies a (client id, seq) once
  * and answers a retry with the kept response (Raft dissertation §6.3). etcd does not know the
@@ -26,14 +26,14 @@ export interface SessionTag {
 }
 
 export function formatSessionTag(t: SessionTag): string {
-  return `${t.clientId.toString(16)}/${t.seq}/${t.lowestUnacked}`;
+  return `${t.clientId}/${t.seq}/${t.lowestUnacked}`;
 }
 
 /** Parses a `bulwark-session` value; null when it is malformed (the server answers INVALID_ARGUMENT). */
 export function parseSessionTag(text: string): SessionTag | null {
-  const m = /^([0-9a-f]{1,13})\/([0-9]{1,15})\/([0-9]{1,15})$/.exec(text);
+  const m = /^([0-9]{1,15})\/([0-9]{1,15})\/([0-9]{1,15})$/.exec(text);
   if (m === null) return null;
-  const clientId = parseInt(m[1]!, 16);
+  const clientId = Number(m[1]);
   const seq = Number(m[2]);
   const lowestUnacked = Number(m[3]);
   if (!Number.isSafeInteger(clientId) || clientId <= 0 || seq <= 0 || lowestUnacked > seq) return null;

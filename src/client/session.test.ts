@@ -33,13 +33,13 @@ test('an expired session forgets its sequences; another id does not expire it', 
 
 test('session tags round-trip through the header and malformed ones are refused', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 2 ** 48 }), fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 2 ** 40 }), (clientId, seq, low) => {
+    fc.property(fc.integer({ min: 1, max: 10 ** 15 - 1 }), fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 2 ** 40 }), (clientId, seq, low) => {
       const lowestUnacked = Math.min(low, seq);
       assert.deepEqual(parseSessionTag(formatSessionTag({ clientId, seq, lowestUnacked })), { clientId, seq, lowestUnacked });
     }),
     { seed: 7 },
   );
-  for (const bad of ['', 'x/1/1', '1/0/0', '0/1/1', '1/1/2', '1/1', '1/1/1/1', 'ff/-1/0', 'FF/1/1']) assert.equal(parseSessionTag(bad), null, bad);
+  for (const bad of ['', 'x/1/1', '1/0/0', '0/1/1', '1/1/2', '1/1', '1/1/1/1', '1/-1/0', 'ff/1/1']) assert.equal(parseSessionTag(bad), null, bad);
   fc.assert(fc.property(fc.string(), (s) => void parseSessionTag(s)), { seed: 8 });
 });
 

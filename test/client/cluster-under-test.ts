@@ -86,6 +86,7 @@ export async function startTestCluster(o: { size?: number } = {}): Promise<TestC
   const cluster = k.kind === 'etcd' ? await EtcdCluster.start(size) : await BulwarkCluster.start(size);
   try {
     await cluster.waitReady();
+    if (cluster instanceof BulwarkCluster) await cluster.probeSessions();
   } catch (e) {
     await cluster.stop();
     throw e;
@@ -225,7 +226,8 @@ class EtcdCluster implements TestCluster {
 
 class BulwarkCluster implements TestCluster {
   readonly kind = 'bulwark' as const;
-  readonly exactlyOnce = true;
+  /** Whether the server answers /bulwark.v1.Session/Open (probed once the cluster is ready). */
+  exactlyOnce = false;
   readonly endpoints: string[];
 
   private constructor(
@@ -279,6 +281,17 @@ class BulwarkCluster implements TestCluster {
       await sleep(100);
     }
     throw new Error(`bulwark cluster not ready after ${timeoutMs} ms; logs in ${this.dir}`);
+  }
+
+  /** Opens a session with a first write: does this server keep exactly-once sessions? */
+  async probeSessions(): Promise<void> {
+    const c = createClient({ endpoints: this.endpoints, callTimeoutMs: 10_000 });
+    try {
+      await c.put('__probe', 'x');
+      this.exactlyOnce = c.session().type === 'open';
+    } finally {
+      await c.close();
+    }
   }
 
   async stop(): Promise<void> {

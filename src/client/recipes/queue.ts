@@ -1,13 +1,21 @@
 /**
  * Distributed queues that deliver every item exactly once, also across failovers and without
- * exactly-once sessions (etcd).
+ * exactly-once sessions (etcd), given a session lease for their markers.
  *
  * An item is a key under `<name>/`. A consumer claims the oldest (FIFO) or smallest (priority) key
  * with a transaction that deletes it only if it is unchanged, and in the same transaction writes a
  * claim marker of its own. If the answer to that transaction is lost (the member died), the marker
- * tells what happened: present, the item is ours; absent, nothing was applied and we try again.
- * Enqueue writes a unique key created only if absent, so a retried enqueue cannot add a duplicate.
+ * tells what happened: present, the item is ours; absent, not applied (yet) — and the consumer
+ * looks at that marker again before each later take, in case the lost attempt applies after all.
+ *
+ * Enqueue creates a unique key, and with a lease an "enqueued" marker under it in the same
+ * transaction, only if both are absent. The marker outlives the item, so a retry that arrives
+ * after a consumer took the item cannot put it back (the ABA problem of create-if-absent); it lives
+ * as long as the producer's lease. Without a lease, enqueue is not retried after an ambiguous
+ * failure (the error says it may have been applied) — unless the server keeps exactly-once
+ * sessions (Bulwark), which make the retry safe by themselves.
  */
+import { CLIENT_RECIPE_BATCH_MAX } from '../../core/limits.js';
 import type { KeyValue } from '../../api/proto/generated/mvccpb.js';
 import type { BulwarkClient } from '../client.js';
 import { ClientError } from '../errors.js';
@@ -16,9 +24,11 @@ import { Compare, Op } from '../txn.js';
 import { ambiguous, markerExists } from './wait.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** Takes during which a doubtful claim's marker is looked for. */
+const DOUBTFUL_CHECKS = 8;
 
 export interface QueueOptions {
-  /** Claim markers are written under this lease (so a crashed consumer's markers go away). */
+  /** The session lease that enqueue and claim markers live under (a crashed process's markers go with it). */
   readonly leaseId?: bigint;
 }
 
@@ -35,17 +45,30 @@ class ClaimingQueue {
     const base = name.replace(/\/+$/, '');
     this.prefix = `${base}/`;
     this.claims = `${base}:claims/`;
+    this.enqueued = `${base}:enqueued/`;
     this.consumer = client.newId();
   }
 
-  /** Creates the item's unique key. A create-if-absent can be retried: if it exists with our value, it is ours. */
+  private readonly enqueued: string;
+  /** Claims whose answer was lost and whose marker was absent: they may still apply (value, checks left). */
+  private readonly doubtful = new Map<string, { value: Uint8Array; checksLeft: number }>();
+
+  /** Creates the item's unique key (see the file comment for why a marker, and when it is retried). */
   protected async add(key: string, value: Bytes): Promise<void> {
     const v = toBytes(value);
-    const t = await this.client.txn().if(Compare.version(key, '=', 0)).then(Op.put(key, v)).else(Op.get(key)).commit({ idempotent: true });
-    if (t.succeeded) return;
-    const r = t.responses[0]?.response;
-    const existing = r?.type === 'responseRange' ? r.value.kvs[0] : undefined;
-    if (existing === undefined || Buffer.compare(existing.value, v) !== 0) throw new ClientError('recipe', `queue key ${key} already exists`);
+    const lease = this.options.leaseId;
+    if (lease === undefined) {
+      const t = await this.client.txn().if(Compare.version(key, '=', 0)).then(Op.put(key, v)).commit();
+      if (!t.succeeded) throw new ClientError('recipe', `queue key ${key} already exists`);
+      return;
+    }
+    const marker = `${this.enqueued}${key.slice(this.prefix.length)}`;
+    // Either compare failing means an earlier attempt of this very enqueue applied (the key is random).
+    await this.client
+      .txn()
+      .if(Compare.version(key, '=', 0), Compare.version(marker, '=', 0))
+      .then(Op.put(key, v), Op.put(marker, '', { lease }))
+      .commit({ idempotent: true });
   }
 
   /** The item to take next, and the revision the answer was read at. */
@@ -58,6 +81,8 @@ class ClaimingQueue {
   async take(o: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     while (true) {
       if (o.signal?.aborted === true) throw new ClientError('cancelled', 'dequeue cancelled');
+      const late = await this.lateClaim();
+      if (late !== null) return late;
       const { kv, revision } = await this.head();
       if (kv === undefined) {
         await this.waitForItem(revision, o.signal);
@@ -71,6 +96,8 @@ class ClaimingQueue {
   /** Takes the next item if there is one. */
   async tryTake(): Promise<Uint8Array | undefined> {
     while (true) {
+      const late = await this.lateClaim();
+      if (late !== null) return late;
       const { kv } = await this.head();
       if (kv === undefined) return undefined;
       const got = await this.claim(kv);
@@ -95,10 +122,29 @@ class ClaimingQueue {
       if (!t.succeeded) return null;
     } catch (e) {
       if (!ambiguous(e)) throw e;
-      if (!(await markerExists(this.client, marker))) return null; // not applied: look again
+      if (!(await markerExists(this.client, marker))) {
+        // Not applied yet; it may still be, later. Remember to look.
+        if (this.doubtful.size < CLIENT_RECIPE_BATCH_MAX) this.doubtful.set(marker, { value: kv.value, checksLeft: DOUBTFUL_CHECKS });
+        return null;
+      }
     }
     await this.client.delete(marker, { idempotent: true }).catch(() => {});
     return kv.value;
+  }
+
+  /** An earlier claim whose lost answer turned out to have applied after all. */
+  private async lateClaim(): Promise<Uint8Array | null> {
+    for (const [marker, d] of this.doubtful) {
+      if (!(await markerExists(this.client, marker))) {
+        // A lost attempt lands within moments or not at all; stop looking after a few takes.
+        if (--d.checksLeft <= 0) this.doubtful.delete(marker);
+        continue;
+      }
+      this.doubtful.delete(marker);
+      await this.client.delete(marker, { idempotent: true }).catch(() => {});
+      return d.value;
+    }
+    return null;
   }
 
   private async waitForItem(afterRevision: number, signal: AbortSignal | undefined): Promise<void> {
