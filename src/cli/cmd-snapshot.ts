@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { ConfigError } from '../server/config.js';
 import { BoltError, boltStatus } from './ctl-bolt.js';
+import { restoreSnapshot, RestoreError } from './ctl-snapshot-restore.js';
+import { BulwarkSnapshotError, bulwarkSnapshotStatus, isBulwarkSnapshot } from './ctl-bulwark-snapshot.js';
 import { CtlError, Exit } from './ctl-flags.js';
 import { humanizeBytes } from './ctl-format.js';
 import { printSnapshotStatus } from './ctl-print.js';
@@ -89,10 +92,47 @@ function status(ctx: CtlContext): number {
   } catch (e) {
     throw new CtlError(`stat ${path}: ${goErrno(e)}`, Exit.error);
   }
+  const buf = readFileSync(path);
   try {
-    ctx.write(printSnapshotStatus(boltStatus(readFileSync(path)), ctx.print));
+    // Bulwark's own format (what `bulwark serve` streams), or etcd's bbolt database.
+    ctx.write(printSnapshotStatus(isBulwarkSnapshot(buf) ? bulwarkSnapshotStatus(buf) : boltStatus(buf), ctx.print));
   } catch (e) {
     if (e instanceof BoltError) throw new CtlError('invalid database', Exit.error);
+    if (e instanceof BulwarkSnapshotError) throw new CtlError(`invalid snapshot: ${e.message}`, Exit.error);
+    throw e;
+  }
+  return 0;
+}
+
+async function restore(ctx: CtlContext): Promise<number> {
+  if (ctx.args.length !== 2) throw new CtlError('snapshot restore requires exactly one argument', Exit.badArgs);
+  const path = ctx.args[1]!;
+  if (ctx.flags['mark-compacted'] === true) throw new CtlError('--mark-compacted is not supported yet: the history a snapshot keeps cannot be cut offline', Exit.badFeature);
+  const name = (ctx.flags['name'] as string) || 'default';
+  const peerUrls = (ctx.flags['initial-advertise-peer-urls'] as string) || 'http://localhost:2380';
+  const dataDir = (ctx.flags['data-dir'] as string) || `${name}.bulwark`;
+  let file: Buffer;
+  try {
+    file = readFileSync(path);
+  } catch (e) {
+    throw new CtlError(`open ${path}: ${goErrno(e)}`, Exit.error);
+  }
+  if (!isBulwarkSnapshot(file)) throw new CtlError(`${path} is not a Bulwark snapshot (an etcd snapshot restores with etcdutl)`, Exit.error);
+  const started = Date.now();
+  try {
+    const r = await restoreSnapshot(file, {
+      dataDir,
+      name,
+      initialCluster: (ctx.flags['initial-cluster'] as string) || `${name}=${peerUrls}`,
+      initialClusterToken: (ctx.flags['initial-cluster-token'] as string) || 'etcd-cluster',
+      initialAdvertisePeerUrls: peerUrls,
+      bumpRevision: ctx.flags['bump-revision'] as number,
+      consensus: (ctx.flags['consensus'] as string) || 'raft',
+      skipHashCheck: ctx.flags['skip-hash-check'] as boolean,
+    });
+    ctx.err(`restored snapshot ${path} (index ${r.appliedIndex}, revision ${r.revision}) into ${dataDir}: cluster ${r.clusterId}, member ${r.memberId}, ${Date.now() - started} ms\n`);
+  } catch (e) {
+    if (e instanceof RestoreError || e instanceof ConfigError) throw new CtlError(e.message, Exit.error);
     throw e;
   }
   return 0;
@@ -105,9 +145,14 @@ export const snapshotCommand = ctlCommand({
 
   snapshot save <file>      stream a member's whole state to a file (--endpoints must name one
                             member); the trailing sha256 is verified before the file is renamed into place
-  snapshot status <file>    hash, revision, total keys and size of a snapshot (etcd's format)
-  snapshot restore <file> --data-dir <dir> [--bump-revision N]
-                            a new cluster's data directory from a snapshot (offline)`,
+  snapshot status <file>    hash, revision, total keys and size of a snapshot (Bulwark's format, validated
+                            frame by frame, or etcd's bbolt database)
+  snapshot restore <file> --data-dir <dir> [--name N] [--initial-cluster ...] [--initial-cluster-token T]
+                   [--initial-advertise-peer-urls U] [--bump-revision N] [--skip-hash-check]
+                            a new cluster's data directory from a Bulwark snapshot (offline): the data,
+                            leases and sessions kept; new member and cluster ids from --initial-cluster;
+                            alarms cleared; --bump-revision raises the revision so it never goes back.
+                            Run it once per member with the same flags but its own --name and --data-dir.`,
   flags: {
     'data-dir': { type: 'string' },
     'bump-revision': { type: 'int' },
@@ -117,6 +162,7 @@ export const snapshotCommand = ctlCommand({
     'initial-cluster-token': { type: 'string' },
     'initial-advertise-peer-urls': { type: 'string' },
     'skip-hash-check': { type: 'bool' },
+    consensus: { type: 'string' },
   },
   async run(ctx) {
     switch (ctx.args[0]) {
@@ -125,7 +171,7 @@ export const snapshotCommand = ctlCommand({
       case 'status':
         return status(ctx);
       case 'restore':
-        throw new CtlError('snapshot restore is not available yet: it writes the server\'s storage format, which `bulwark serve` has not defined yet', Exit.badFeature);
+        return restore(ctx);
       default:
         throw new CtlError(ctx.args[0] === undefined ? 'snapshot needs a subcommand: save, status or restore' : `unknown snapshot subcommand "${ctx.args[0]}"`, Exit.badArgs);
     }
