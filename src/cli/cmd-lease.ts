@@ -2,7 +2,7 @@ import { isClientError } from '../client/errors.js';
 import { CtlError, Exit } from './ctl-flags.js';
 import { hex16 } from './ctl-format.js';
 import { printGrant, printKeepAlive, printLeases, printRevoke, printTimeToLive } from './ctl-print.js';
-import { ctlCommand, parseIntArg, type CtlContext } from './ctl-run.js';
+import { ctlCommand, DIE_BY_SIGNAL, parseIntArg, type CtlContext } from './ctl-run.js';
 
 function leaseArg(text: string): bigint {
   if (!/^[0-9a-fA-F]{1,16}$/.test(text)) throw new CtlError(`bad lease ID arg (strconv.ParseInt: parsing "${text}": invalid syntax), expecting ID in Hex`, Exit.badArgs);
@@ -78,7 +78,8 @@ async function keepAlive(ctx: CtlContext): Promise<number> {
       });
     });
   }
-  return 0;
+  // Interrupted, as etcdctl's keep-alive: the process ends by the signal.
+  return DIE_BY_SIGNAL;
 }
 
 export const leaseCommand = ctlCommand({

@@ -3,7 +3,7 @@ import type { WatchResponse } from '../api/proto/generated/etcdserverpb.js';
 import { isClientError } from '../client/errors.js';
 import { CtlError, Exit } from './ctl-flags.js';
 import { printWatch } from './ctl-print.js';
-import { ctlCommand, parseIntArg } from './ctl-run.js';
+import { ctlCommand, DIE_BY_SIGNAL, parseIntArg } from './ctl-run.js';
 import { rangeArgs } from './cmd-get.js';
 
 export const watchCommand = ctlCommand({
@@ -70,7 +70,8 @@ Options:
       }
       throw e;
     }
-    return ctx.interrupted.aborted ? 0 : Exit.interrupted;
+    // Interrupted, etcdctl's watch dies of the signal; ours too, after closing the client.
+    return ctx.interrupted.aborted ? DIE_BY_SIGNAL : Exit.interrupted;
   },
 });
 

@@ -61,6 +61,12 @@ export interface CtlContext {
   readonly interrupted: AbortSignal;
 }
 
+/**
+ * What a streaming command returns when it stopped because of SIGINT/SIGTERM and, like etcdctl's
+ * watch, should end as a process killed by that signal (after cleaning up).
+ */
+export const DIE_BY_SIGNAL = -1;
+
 export interface CtlDefinition {
   readonly name: string;
   readonly summary: string;
@@ -108,7 +114,12 @@ export function ctlCommand(def: CtlDefinition): Command {
     async run(argv) {
       const clients: BulwarkClient[] = [];
       const interrupt = new AbortController();
-      const onSignal = (): void => interrupt.abort();
+      let signal: NodeJS.Signals = 'SIGINT';
+      const onSignal = (s: NodeJS.Signals): void => {
+        signal = s;
+        interrupt.abort();
+      };
+      let dieBySignal = false;
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
@@ -149,7 +160,12 @@ export function ctlCommand(def: CtlDefinition): Command {
           err: (s) => void process.stderr.write(s),
           interrupted: interrupt.signal,
         };
-        return await def.run(ctx);
+        const code = await def.run(ctx);
+        if (code === DIE_BY_SIGNAL) {
+          dieBySignal = true;
+          return 0;
+        }
+        return code;
       } catch (e) {
         const { message, code } = errorExit(e);
         process.stderr.write(`Error: ${message}\n`);
@@ -158,6 +174,7 @@ export function ctlCommand(def: CtlDefinition): Command {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await Promise.all(clients.map((c) => c.close()));
+        if (dieBySignal) process.kill(process.pid, signal);
       }
     },
   };

@@ -61,14 +61,24 @@ async function startEtcd(name: string, tool: Side['tool']): Promise<Side> {
   return { tool, endpoint, ports, proc, vars: new Map() };
 }
 
-before(async () => {
-  if (skip !== false) return;
-  dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-compare-'));
-  sides.push(await startEtcd('theirs', 'etcdctl'), await startEtcd('ours', 'bulwark'));
+let pairs = 0;
+const procs: ChildProcess[] = [];
+
+/** A fresh pair of clusters for each test: one test's failure cannot make the next one's revisions differ. */
+async function freshPair(): Promise<void> {
+  for (const s of sides.splice(0)) s.proc.kill('SIGKILL');
+  pairs++;
+  const pair = await Promise.all([startEtcd(`theirs${pairs}`, 'etcdctl'), startEtcd(`ours${pairs}`, 'bulwark')]);
+  for (const s of pair) procs.push(s.proc);
+  sides.push(...pair);
+}
+
+before(() => {
+  if (skip === false) dir = mkdtempSync(join(tmpdir(), 'bulwark-cli-compare-'));
 });
 
 after(async () => {
-  for (const s of sides) s.proc.kill('SIGKILL');
+  for (const p of procs) p.kill('SIGKILL');
   await sleep(100);
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
@@ -79,7 +89,10 @@ interface Result {
   readonly code: number | null;
 }
 
-/** Runs one command on one side; `interruptAfterMs` sends SIGINT (for commands that stream). */
+/**
+ * Runs one command on one side. A streaming command gets SIGINT shortly after its first output
+ * (the rest of one burst), or after `interruptAfterMs` at the latest.
+ */
 function run(side: Side, args: readonly string[], o: { stdin?: string; interruptAfterMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
   const expanded = args.map((a) => a.replace(/\{(\w+)\}/g, (_, v: string) => side.vars.get(v) ?? `{${v}}`).replace(/\{dir\}/g, dir));
   const cmd = side.tool === 'etcdctl' ? ETCDCTL_BIN : process.execPath;
@@ -88,13 +101,19 @@ function run(side: Side, args: readonly string[], o: { stdin?: string; interrupt
     const p = spawn(cmd, argv, { env: { ...process.env, ETCDCTL_API: '3', ETCDCTL_ENDPOINTS: side.endpoint, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let soon: NodeJS.Timeout | null = null;
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (o.interruptAfterMs !== undefined && soon === null) soon = setTimeout(() => p.kill('SIGINT'), 700);
+    });
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdin.on('error', () => {}); // the command may exit before reading its input
     p.stdin.end(o.stdin ?? '');
     const timer = o.interruptAfterMs === undefined ? null : setTimeout(() => p.kill('SIGINT'), o.interruptAfterMs);
     const hard = setTimeout(() => p.kill('SIGKILL'), 20_000);
     p.on('close', (code) => {
       if (timer !== null) clearTimeout(timer);
+      if (soon !== null) clearTimeout(soon);
       clearTimeout(hard);
       resolve({ out, err: err.split('\n').filter((l) => !l.startsWith('{"level"')).join('\n'), code });
     });
@@ -117,6 +136,8 @@ function normalize(side: Side, text: string): string {
   t = t.replace(/\b[0-9a-f]{13,16}\b/g, (v) => name('x', v));
   t = t.replace(/"(dbSize|dbSizeInUse|hash|totalSize)":[0-9]+/g, '"$1":<size>').replace(/\b[0-9.]+ kB\b/g, '<kB>');
   t = t.replace(/"(DBSize|Hash)" : [0-9]+/g, '"$1" : <size>');
+  // A lease's remaining TTL depends on when the command ran.
+  t = t.replace(/remaining\(\d+s\)/g, 'remaining(<ttl>s)').replace(/"ttl":\d+,"granted-ttl"/g, '"ttl":<ttl>,"granted-ttl"').replace(/"TTL" : \d+\n"GrantedTTL"/g, '"TTL" : <ttl>\n"GrantedTTL"');
   // Table columns widen with what they hold; placeholders make widths meaningless, so squeeze them.
   t = t.replace(/ {2,}/g, ' ').replace(/-{2,}/g, '-');
   return t;
@@ -137,6 +158,7 @@ interface Step {
 }
 
 async function compare(steps: readonly Step[]): Promise<void> {
+  await freshPair();
   const [theirs, ours] = sides as [Side, Side];
   const mismatches: string[] = [];
   for (const step of steps) {
@@ -312,17 +334,15 @@ test('watch, lock, elect and snapshot print what etcdctl prints', opts, async ()
     { args: ['put', 'w/2', 'b'] },
     { args: ['put', 'w/1', 'c'] },
     { args: ['del', 'w/2'] },
-    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}'], interruptAfterMs: 1200, stdoutOnly: true },
-    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}', '--prev-kv'], interruptAfterMs: 1200, stdoutOnly: true },
-    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}', '-w', 'json'], interruptAfterMs: 1200, stdoutOnly: true },
-    { args: ['watch', 'w/1', '--rev', '{wrev}', '-w', 'fields'], interruptAfterMs: 1200, stdoutOnly: true },
-    { args: ['watch', 'w/', '--prefix', '--rev', '1', '-w', 'json'], interruptAfterMs: 3000 },
-    { args: ['watch', 'w/', '--prefix', '--rev', '1', '-w', 'fields'], interruptAfterMs: 3000 },
+    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}'], interruptAfterMs: 8000, stdoutOnly: true },
+    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}', '--prev-kv'], interruptAfterMs: 8000, stdoutOnly: true },
+    { args: ['watch', 'w/', '--prefix', '--rev', '{wrev}', '-w', 'json'], interruptAfterMs: 8000, stdoutOnly: true },
+    { args: ['watch', 'w/1', '--rev', '{wrev}', '-w', 'fields'], interruptAfterMs: 8000, stdoutOnly: true },
     { args: ['watch'] },
     { args: ['lock', 'mylock', 'echo', 'hello'] },
     { args: ['lock'] },
-    { args: ['lock', 'mylock2'], interruptAfterMs: 1200, stdoutOnly: true },
-    { args: ['elect', 'myelect', 'prop1'], interruptAfterMs: 1200, stdoutOnly: true },
+    { args: ['lock', 'mylock2'], interruptAfterMs: 8000, stdoutOnly: true },
+    { args: ['elect', 'myelect', 'prop1'], interruptAfterMs: 8000, stdoutOnly: true },
     { args: ['elect'] },
     { args: ['elect', 'myelect'] },
     { args: ['snapshot', 'save', '{dir}/snap-x.db'] },
@@ -331,13 +351,16 @@ test('watch, lock, elect and snapshot print what etcdctl prints', opts, async ()
     { args: ['snapshot', 'status', '/nonexistent/x.db'] },
     { args: ['snapshot', 'status', '{dir}/snap-x.db', '-w', 'json'] },
     { args: ['put', 'cw', '1'] },
-    { args: ['put', 'cw', '2'] },
-    { args: ['compaction', '20'] },
+    { args: ['put', 'cw', '2', '-w', 'json'], capture: { name: 'crev', re: /"revision":(\d+)/ } },
+    { args: ['compaction', '{crev}'] },
     { args: ['watch', 'cw', '--rev', '2'], interruptAfterMs: 3000 },
+    { args: ['watch', 'w/', '--prefix', '--rev', '1', '-w', 'json'], interruptAfterMs: 3000 },
+    { args: ['watch', 'w/', '--prefix', '--rev', '1', '-w', 'fields'], interruptAfterMs: 3000 },
   ]);
 });
 
 test('snapshot status of an etcd snapshot matches etcdctl\'s on the same file', opts, async () => {
+  await freshPair();
   const [theirs, ours] = sides as [Side, Side];
   const file = join(dir, 'snap-etcd.db');
   const saved = await run(theirs, ['snapshot', 'save', file]);

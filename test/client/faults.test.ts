@@ -309,7 +309,8 @@ test('a kept-alive lease survives leader kills, and the client reports the chang
   const c = client();
   const events: ClientEvent[] = [];
   c.on((e) => events.push(e));
-  const lease = await c.lease(5);
+  // Long enough to outlive a few failovers on a loaded machine; short enough to need several renewals.
+  const lease = await c.lease(15);
   await c.put('faults/leased', 'x', { lease: lease.id });
   const faults = faultLoop({ everyMs: 800, downMs: 1000 });
   const deadline = Date.now() + 20_000;
