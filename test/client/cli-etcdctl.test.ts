@@ -138,6 +138,9 @@ function normalize(side: Side, text: string): string {
   t = t.replace(/"(DBSize|Hash)" : [0-9]+/g, '"$1" : <size>');
   // A lease's remaining TTL depends on when the command ran.
   t = t.replace(/remaining\(\d+s\)/g, 'remaining(<ttl>s)').replace(/"ttl":\d+,"granted-ttl"/g, '"ttl":<ttl>,"granted-ttl"').replace(/"TTL" : \d+\n"GrantedTTL"/g, '"TTL" : <ttl>\n"GrantedTTL"');
+  // etcd lists a lease's keys in Go map order (random): compare them as a set.
+  t = t.replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, keys: string) => `attached keys([${keys.split(' ').sort().join(' ')}])`);
+  t = t.replace(/"keys":\[([^\]]*)\]/g, (_m, keys: string) => `"keys":[${keys.split(',').sort().join(',')}]`);
   // Table columns widen with what they hold; placeholders make widths meaningless, so squeeze them.
   t = t.replace(/ {2,}/g, ' ').replace(/-{2,}/g, '-');
   return t;

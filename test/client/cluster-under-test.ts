@@ -240,7 +240,7 @@ class BulwarkCluster implements TestCluster {
 
   static async start(size: number): Promise<BulwarkCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-client-'));
-    const local = await localClusterOnFreePorts({ dir, size, extraArgs: ['--heartbeat-interval', '50', '--election-timeout', '500'] });
+    const local = await localClusterOnFreePorts({ dir, size, extraArgs: ['--heartbeat-interval', '100', '--election-timeout', '1000'] });
     await local.startAll();
     return new BulwarkCluster(size, local, dir);
   }
