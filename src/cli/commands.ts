@@ -3,10 +3,10 @@ import { lbCommand } from './cmd-lb.js';
 import { serveCommand } from './cmd-serve.js';
 import { raidCommand } from './cmd-raid.js';
 import { simCommand } from './cmd-sim.js';
-import { snapshotRestoreCommand } from './cmd-snapshot-restore.js';
 import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
+import { CLIENT_COMMANDS } from './client-commands.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -16,6 +16,6 @@ export const COMMANDS: readonly Command[] = [
   lbCommand,
   raidCommand,
   storageCheckCommand,
-  snapshotRestoreCommand,
+  ...CLIENT_COMMANDS,
   versionCommand,
 ];

@@ -92,7 +92,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   if (!Number.isSafeInteger(bump) || bump < 0) throw new RestoreError(`--bump-revision must be a whole number >= 0, not ${bump}`);
   const self = o.initialCluster.find((m) => m.name === o.name);
   if (self === undefined) throw new RestoreError(`--name ${o.name} is not in --initial-cluster`);
-  if ((await o.disk.list('.')).length > 0) throw new RestoreError(`data directory ${o.disk.name} is not empty; restore into a new directory`);
+  if ((await o.disk.list('.')).length > 0) throw new RestoreError(`data directory ${o.disk.name} exists and is not empty; restore into a new directory`);
 
   const format = snapshotFormatOf(o.snapshot);
   if (format === null) throw new RestoreError('the file is neither an etcd snapshot (bbolt database) nor a Bulwark snapshot');
