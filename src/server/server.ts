@@ -24,6 +24,7 @@ import { registerKv } from './services/kv.js';
 import { registerLease } from './services/lease.js';
 import { registerMaintenance } from './services/maintenance.js';
 import { registerWatch } from './services/watch.js';
+import { registerSession } from './services/session.js';
 import type { Failpoints } from './failpoints.js';
 
 export interface ServerOptions {
@@ -89,6 +90,7 @@ export class BulwarkServer {
     registerLease(this.grpc, ctx);
     registerCluster(this.grpc, ctx, admin);
     registerMaintenance(this.grpc, ctx, admin);
+    registerSession(this.grpc, ctx);
     this.health.register(this.grpc);
     const ext = o.extend?.({ grpc: this.grpc, ctx, admin }) ?? {};
     await member.start();
@@ -103,6 +105,8 @@ export class BulwarkServer {
       const url = new URL(u);
       const http = createHttpServer(handler);
       http.keepAliveTimeout = 30_000;
+      // Slow-loris bounds: headers within 10 s (etcd's gateway has no tighter rule to match).
+      http.headersTimeout = 10_000;
       const listener = createSharedListener({ onHttp2: (sock) => this.grpc.handleSocket(sock), http1: http });
       listener.maxConnections = CLIENT_CONNECTIONS_MAX;
       listener.on('connection', (sock: Socket) => {

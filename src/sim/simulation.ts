@@ -129,9 +129,9 @@ class Simulation {
         this.loop.trace(`fatal ${n.id}`);
         this.scheduleRestart(n);
       },
-      onCrashInSync: (n) => {
+      onInjectedCrash: (n, when) => {
         this.stats.crashes++;
-        this.loop.trace(`crash-in-sync ${n.id}`);
+        this.loop.trace(`crash ${when} ${n.id}`);
         this.scheduleRestart(n);
       },
       onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
@@ -221,7 +221,7 @@ class Simulation {
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
     for (const n of this.nodes) {
-      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0, crashAfterApplyRate: 0 });
       n.healDisk();
     }
     for (const c of this.clients) c.stop();
@@ -295,6 +295,23 @@ class Simulation {
     });
   }
 
+  /**
+   * The leader as the members themselves report it (status(): the contract's view); of several
+   * that think they lead, the one of the highest term or ballot.
+   */
+  private currentLeader(): NodeId | null {
+    let leader: NodeId | null = null;
+    let best = -1;
+    for (const n of this.nodes) {
+      const s = n.status();
+      if (s !== null && s.role === 'leader' && s.term > best) {
+        leader = n.id;
+        best = s.term;
+      }
+    }
+    return leader;
+  }
+
   private nemesisAct(): void {
     const r = this.nemesisRandom;
     const f = this.params.faults;
@@ -305,7 +322,6 @@ class Simulation {
       ['crash', w.crash],
       ['restart', w.restart],
       ['clog', w.clog],
-      ['isolate-leader', w.isolateLeader ?? 0],
     ];
     const total = actions.reduce((s, [, x]) => s + x, 0);
     if (total <= 0) return;
@@ -320,7 +336,9 @@ class Simulation {
     switch (action) {
       case 'partition': {
         this.network.heal();
-        const desc = this.network.partition(r.pick(f.partitionModes));
+        const mode = r.pick(f.partitionModes);
+        const leader = mode === 'isolate-leader' ? this.currentLeader() : null;
+        const desc = this.network.partition(mode, leader);
         this.stats.partitions++;
         this.loop.trace(desc);
         return;
@@ -347,24 +365,6 @@ class Simulation {
         this.stats.restarts++;
         this.loop.trace(`restart ${n.id}`);
         void n.start();
-        return;
-      }
-      case 'isolate-leader': {
-        // The leader of the highest ballot or term among those that think they lead.
-        let leader: SimNode | null = null;
-        let best = -1;
-        for (const n of this.nodes) {
-          const s = n.status();
-          if (s !== null && s.role === 'leader' && s.term > best) {
-            leader = n;
-            best = s.term;
-          }
-        }
-        if (leader === null) return;
-        this.network.heal();
-        const desc = this.network.isolate(leader.id);
-        this.stats.partitions++;
-        this.loop.trace(`${desc} (the leader)`);
         return;
       }
       case 'clog': {
