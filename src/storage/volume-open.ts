@@ -224,7 +224,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
   const failNow = (m: Member, reason: string): void => {
     m.state = 'failed';
     m.reason = reason;
-    logger.error('raid: member failed at assembly', { member: m.index, disk: m.name, reason });
+    logger.error('raid: member failed at assembly', { slot: m.index, disk: m.name, reason });
   };
   for (const m of members) {
     if (m.state !== 'rebuilding' || m.disk === null) continue;
@@ -261,7 +261,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
       if (ns === null || meta.seq > ns.seq) ns = meta;
     } catch (e) {
       if (!isDiskError(e) && !isRaidError(e, 'corrupt')) throw e;
-      logger.warn('raid: member metadata unreadable; using another copy', { member: m.index, disk: m.name, reason: errorMessage(e) });
+      logger.warn('raid: member metadata unreadable; using another copy', { slot: m.index, disk: m.name, reason: errorMessage(e) });
     }
   }
   requireEnough(members, layout, sb);

@@ -660,7 +660,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     if (crc32c(bytes) === entry.crcs.get(this.layout.checksumIndex(stripe, m.index))) return { health: 'ok', bytes };
     m.counters.checksumErrors++;
     this.counters.checksumErrors++;
-    this.logger.warn('raid: checksum mismatch', { volume: this.name, member: m.index, path: entry.path, stripe });
+    this.logger.warn('raid: checksum mismatch', { volume: this.name, slot: m.index, path: entry.path, stripe });
     return { health: 'corrupt', bytes };
   }
 
@@ -713,7 +713,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     }
     m.counters.repairedChunks++;
     this.counters.repairedChunks++;
-    this.logger.info('raid: chunk repaired', { volume: this.name, member: m.index, path: entry.path, stripe });
+    this.logger.info('raid: chunk repaired', { volume: this.name, slot: m.index, path: entry.path, stripe });
     return true;
   }
 
@@ -1011,7 +1011,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     m.state = 'failed';
     m.reason = reason;
     this.stateDirty = true;
-    const fields = { volume: this.name, member: m.index, disk: m.name, reason, rebuilding: wasRebuilding };
+    const fields = { volume: this.name, slot: m.index, disk: m.name, reason, rebuilding: wasRebuilding };
     if (byOperator) this.logger.info('raid: member failed by the operator', fields);
     else this.logger.error('raid: member failed', fields);
     void m.closeAll();
@@ -1114,7 +1114,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
           if ((await disk.stat(f.path)) !== null) continue;
           // Created in the last record but not yet in place, or lost: reads repair what is missing.
           await (await disk.open(f.path, 'create')).close();
-          if (f.sizeBytes > 0) this.logger.warn('raid: member file missing; recreated for repair', { volume: this.name, member: m.index, path: f.path });
+          if (f.sizeBytes > 0) this.logger.warn('raid: member file missing; recreated for repair', { volume: this.name, slot: m.index, path: f.path });
         }
         for (const d of this.ns.allDirs()) m.dirtyDirs.add(d);
       });
@@ -1260,7 +1260,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         throw new RaidError('invalid-state', `${disk.name} could not join ${this.name}: ${e.message}`, { cause: e });
       }
       await this.bumpGeneration();
-      this.logger.info('raid: member added', { volume: this.name, member: slot, disk: disk.name });
+      this.logger.info('raid: member added', { volume: this.name, slot: slot, disk: disk.name });
       return slot;
     });
   }
@@ -1341,7 +1341,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       for (const f of this.ns.allFiles()) total += L.memberFileBytes(f.sizeBytes, m.index);
       this.activity = { type: 'rebuild', member: m.index, doneBytes: 0, totalBytes: total };
       await this.writeSuperblocks();
-      this.logger.info('raid: rebuild started', { volume: this.name, member: m.index, bytes: total });
+      this.logger.info('raid: rebuild started', { volume: this.name, slot: m.index, bytes: total });
     });
     let doneBytes = 0;
     let lostStripes = 0;
@@ -1375,7 +1375,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       m.reason = '';
       this.activity = { type: 'idle' };
       await this.bumpGeneration();
-      this.logger.info('raid: rebuild complete', { volume: this.name, member: m.index, bytes: doneBytes, lostStripes });
+      this.logger.info('raid: rebuild complete', { volume: this.name, slot: m.index, bytes: doneBytes, lostStripes });
     });
     return { bytes: doneBytes, lostStripes };
   }
