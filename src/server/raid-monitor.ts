@@ -144,8 +144,13 @@ export class RaidMonitor {
   /** Adds a directory as a new member (into an empty or failed slot) and starts rebuilding it. */
   async add(dir: string, o: { readonly force?: boolean } = {}): Promise<number> {
     const disk = await this.o.openDisk(dir);
-    if (this.volume.status().members.some((m) => m.name === disk.name)) throw new RaidError('invalid-state', `${disk.name} is already a member of this volume`);
-    const slot = await this.volume.addMember(disk, { force: o.force === true });
+    const members = this.volume.status().members;
+    if (members.some((m) => m.name === disk.name && (m.state === 'active' || m.state === 'rebuilding'))) {
+      throw new RaidError('invalid-state', `${disk.name} is already a member of this volume`);
+    }
+    // A new disk mounted where a failed one was takes that one's slot.
+    const same = members.find((m) => m.name === disk.name);
+    const slot = await this.volume.addMember(disk, { force: o.force === true, ...(same === undefined ? {} : { index: same.index }) });
     this.o.logger.info('raid: new member added by the operator; rebuilding it', { volume: this.volume.name, slot: slot, disk: disk.name });
     this.check();
     return slot;

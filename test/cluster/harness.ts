@@ -22,14 +22,16 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string> } = {}): Promise<TestCluster> {
+export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string>; raid?: { level: 1 | 5; disks: number }; beforeStart?: (dir: string) => void } = {}): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-cluster-'));
   const cluster = await localClusterOnFreePorts({
     dir,
     size: o.size ?? 3,
     extraArgs: ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--log-level', 'info', ...(o.args ?? [])],
     ...(o.env === undefined ? {} : { env: o.env }),
+    ...(o.raid === undefined ? {} : { raid: o.raid }),
   });
+  o.beforeStart?.(dir);
   const channels = new Map<string, GrpcChannel>();
   await cluster.startAll();
   try {
