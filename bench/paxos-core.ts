@@ -18,6 +18,7 @@ import { PaxosEngine, defaultPaxosConfig } from '../src/paxos/index.js';
 import { simpleConfig } from '../src/paxos/membership.js';
 import { memberId } from '../src/paxos/test-network.js';
 import { StandInEngine } from '../src/sim/stand-in-engine.js';
+import { RaftEngine, defaultRaftConfig } from '../src/raft/index.js';
 import { DEFAULT_TUNING, engineConfig } from '../src/sim/engines.js';
 
 type Engine = ConsensusEngine<EngineMessage>;
@@ -25,7 +26,8 @@ type Factory = (id: NodeId, durable: DurableState, seed: number) => Engine;
 
 const ENGINES: Record<string, Factory> = {
   paxos: (id, durable, seed) => new PaxosEngine(defaultPaxosConfig(id), durable, new SeededRandom(seed)) as unknown as Engine,
-  // The simulator's deliberately small Raft: a reference point until src/raft is on main.
+  raft: (id, durable, seed) => new RaftEngine(defaultRaftConfig(id), durable, new SeededRandom(seed)) as unknown as Engine,
+  // The simulator's deliberately small Raft.
   'stand-in': (id, durable, seed) => new StandInEngine(engineConfig(id, DEFAULT_TUNING), durable, new SeededRandom(seed)) as unknown as Engine,
 };
 

@@ -421,6 +421,7 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
 
+// ---------------------------------------------------------------------------------------------
 // RAID volumes (src/storage).
 
 /** Members of a volume (RAID-1 copies or RAID-5 columns). */

@@ -51,7 +51,9 @@ export const messageArb: fc.Arbitrary<RaftMessage> = fc.oneof(
   fc
     .record({ h: head, preVote: fc.boolean(), transfer: fc.boolean(), lastIndex: index, lastTerm: termA })
     .map(({ h, ...r }) => ({ type: 'voteRequest' as const, ...h, ...r })),
-  fc.record({ h: head, preVote: fc.boolean(), granted: fc.boolean() }).map(({ h, ...r }) => ({ type: 'voteResponse' as const, ...h, ...r })),
+  fc
+    .record({ h: head, preVote: fc.boolean(), granted: fc.boolean(), commit: index, commitTerm: termA })
+    .map(({ h, ...r }) => ({ type: 'voteResponse' as const, ...h, ...r })),
   fc
     .record({
       h: head,

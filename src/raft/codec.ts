@@ -178,7 +178,7 @@ function writeBody(w: ByteWriter, msg: RaftMessage): void {
       writeU53(writeU53(w.bool(msg.preVote).bool(msg.transfer), msg.lastIndex), msg.lastTerm);
       return;
     case 'voteResponse':
-      w.bool(msg.preVote).bool(msg.granted);
+      writeU53(writeU53(w.bool(msg.preVote).bool(msg.granted), msg.commit), msg.commitTerm);
       return;
     case 'snapshot':
       writeU53(w, msg.attempt);
@@ -262,7 +262,9 @@ function readBody(r: ByteReader, type: RaftMessageType, h: Head): RaftMessage {
     }
     case 'voteResponse': {
       const preVote = r.bool('preVote');
-      return { type, ...h, preVote, granted: r.bool('granted') };
+      const granted = r.bool('granted');
+      const commit = readIndex(r, 'commit');
+      return { type, ...h, preVote, granted, commit, commitTerm: readTerm(r, 'commitTerm') };
     }
     case 'snapshot': {
       const attempt = readU53(r, 'attempt');

@@ -36,10 +36,12 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
 
 export interface RaftConfig extends EngineConfig {
   /**
-   * Bytes of snapshot data per chunk. The sending driver must read exactly
-   * `snapshotChunkLength(meta, offset, snapshotChunkBytes)` bytes for a chunk at `offset`.
+   * Bytes of snapshot data per chunk; SNAPSHOT_CHUNK_BYTES when absent (so a plain EngineConfig
+   * works). The sending driver must read exactly `snapshotChunkLength(meta, offset,
+   * snapshotChunkBytes)` bytes for a chunk at `offset`: the consensus driver reads
+   * SNAPSHOT_CHUNK_BYTES, so change this only with a driver that reads the same.
    */
-  readonly snapshotChunkBytes: number;
+  readonly snapshotChunkBytes?: number;
   /** TEST-ONLY: see PlantedBug. */
   readonly plantedBug?: PlantedBug;
 }
@@ -60,6 +62,10 @@ export function defaultRaftConfig(id: NodeId): RaftConfig {
   };
 }
 
+export function snapshotChunkBytesOf(c: RaftConfig): number {
+  return c.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES;
+}
+
 /** Throws RaftError('raft-invalid-config') when the configuration cannot work. */
 export function validateRaftConfig(c: RaftConfig): void {
   const bad = (why: string): never => {
@@ -74,13 +80,14 @@ export function validateRaftConfig(c: RaftConfig): void {
   positive(c.messageBytesMax, 'messageBytesMax');
   positive(c.inflightMessagesMax, 'inflightMessagesMax');
   positive(c.uncommittedBytesMax, 'uncommittedBytesMax');
-  positive(c.snapshotChunkBytes, 'snapshotChunkBytes');
+  const chunkBytes = snapshotChunkBytesOf(c);
+  positive(chunkBytes, 'snapshotChunkBytes');
   if (c.electionTicks <= c.heartbeatTicks) bad('electionTicks must exceed heartbeatTicks');
   // Receivers validate against the global bounds, so a sender may not exceed them.
   if (c.entriesPerMessageMax > ENTRIES_PER_MESSAGE_MAX) bad(`entriesPerMessageMax above ${ENTRIES_PER_MESSAGE_MAX}`);
   if (c.messageBytesMax > MESSAGE_BYTES_MAX) bad(`messageBytesMax above ${MESSAGE_BYTES_MAX}`);
   if (c.inflightMessagesMax > INFLIGHT_MESSAGES_MAX) bad(`inflightMessagesMax above ${INFLIGHT_MESSAGES_MAX}`);
-  if (c.snapshotChunkBytes > SNAPSHOT_CHUNK_BYTES) bad(`snapshotChunkBytes above ${SNAPSHOT_CHUNK_BYTES}`);
+  if (chunkBytes > SNAPSHOT_CHUNK_BYTES) bad(`snapshotChunkBytes above ${SNAPSHOT_CHUNK_BYTES}`);
   // A lease is only as good as the leader's promise to step down when it loses its quorum.
   if (c.leaseReads && !c.checkQuorum) bad('leaseReads requires checkQuorum');
 }

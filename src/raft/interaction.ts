@@ -14,7 +14,7 @@ import { assert, assertNever } from '../core/assert.js';
 import { fromUtf8, utf8 } from '../core/bytes.js';
 import type { NodeId } from '../core/ids.js';
 import type { ConfigChangeOp, ConfigState, Entry, ProposeResult } from '../consensus/types.js';
-import { PLANTED_BUGS, type PlantedBug, type RaftConfig } from './config.js';
+import { PLANTED_BUGS, snapshotChunkBytesOf, type PlantedBug, type RaftConfig } from './config.js';
 import type { RaftMessage } from './messages.js';
 import { describeConfigEntry, nodeId, shortId, TestNetwork, type Delivery } from './test-network.js';
 
@@ -171,7 +171,7 @@ function makeCluster(args: readonly string[]): TestNetwork {
       leaseReads: flag('lease', false),
       electionTicks: num('election', 10),
       heartbeatTicks: num('heartbeat', 1),
-      snapshotChunkBytes: num('chunk', c.snapshotChunkBytes),
+      snapshotChunkBytes: num('chunk', snapshotChunkBytesOf(c)),
       inflightMessagesMax: num('inflight', c.inflightMessagesMax),
       entriesPerMessageMax: num('batch', c.entriesPerMessageMax),
       ...(bug === undefined ? {} : { plantedBug: bug as PlantedBug }),

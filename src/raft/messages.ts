@@ -60,10 +60,19 @@ export interface VoteRequestMessage extends Addressed {
   readonly lastTerm: Term;
 }
 
+/**
+ * The answer to a vote request. It also says how far the voter knows the log is committed
+ * (`commit`, and the term of that entry): a candidate whose log holds that entry may take the
+ * commit index over (by log matching its prefix is the committed one). This is how members of a
+ * new configuration that did not hear the change commit before its leader stepped down (removed)
+ * learn it from the removed members, instead of waiting for their votes forever.
+ */
 export interface VoteResponseMessage extends Addressed {
   readonly type: 'voteResponse';
   readonly preVote: boolean;
   readonly granted: boolean;
+  readonly commit: LogIndex;
+  readonly commitTerm: Term;
 }
 
 /**

@@ -56,7 +56,7 @@ import type {
   TransferResult,
 } from '../consensus/types.js';
 import { decodeMessage as decodeRaftMessage, encodeMessage as encodeRaftMessage } from './codec.js';
-import { validateRaftConfig, type PlantedBug, type RaftConfig } from './config.js';
+import { snapshotChunkBytesOf, validateRaftConfig, type PlantedBug, type RaftConfig } from './config.js';
 import {
   allVoters,
   applyConfigChange,
@@ -174,6 +174,12 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   private timeoutNowSent = false;
   /** The index of the newest config entry a leader appended; no new change until it is applied. */
   private pendingConfIndex = 0;
+  /**
+   * A leader that appended a config entry removing or demoting itself accepts nothing more: its
+   * log must not grow past what the remaining voters hold, or once it steps down they could
+   * need its vote (still in C_old,new, unaware the change committed) and never get it.
+   */
+  private leaving = false;
   private uncommittedBytes = 0;
   /** Leader: something may be sendable (new entries, commit moved, a read round). */
   private flushNeeded = false;
@@ -253,6 +259,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   step(m: RaftMessage): StepResult {
     const problem = this.messageProblem(m);
     if (problem !== null) return this.drop(problem);
+    if (m.type === 'voteResponse') this.learnCommit(m.commit, m.commitTerm);
     if (m.term > this.term) {
       const ignored = this.onHigherTerm(m);
       if (ignored !== null) return ignored;
@@ -285,8 +292,13 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const next = applyConfigChange(this.config, change);
     if (next.type === 'invalid') return this.rejected('invalid-config-change');
     const r = this.appendEntry('config', encodeConfigEntry({ change, config: next.config }));
-    if (r.type === 'accepted') this.pendingConfIndex = r.index;
+    if (r.type === 'accepted') this.configAppended(r.index, next.config);
     return r;
+  }
+
+  private configAppended(index: number, next: ConfigState): void {
+    this.pendingConfIndex = index;
+    if (!isVoter(next, this.id)) this.leaving = true;
   }
 
   readIndex(requestId: number): ReadIndexResult {
@@ -494,6 +506,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.electionTimeout = this.randomElectionTimeout();
     this.votes.clear();
     this.abortTransfer();
+    this.leaving = false;
     this.uncommittedBytes = 0;
     this.flushNeeded = false;
   }
@@ -550,9 +563,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed < this.electionTimeout) return;
+    // A member that may not campaign keeps counting, so its leader lease runs out too.
+    if (this.electionElapsed < this.electionTimeout || !this.promotable()) return;
     this.electionElapsed = 0;
-    if (this.promotable()) this.campaign(this.cfg.preVote ? 'pre-vote' : 'election');
+    this.campaign(this.cfg.preVote ? 'pre-vote' : 'election');
   }
 
   private tickLeader(): void {
@@ -600,9 +614,15 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     return isVoter(this.config, this.id) && this.repairUntil === null && !this.hasUnappliedConfig();
   }
 
-  /** May grant votes: learners never vote; a repairing member's log no longer backs its promises. */
+  /**
+   * May grant votes: not while repairing (its log no longer backs its earlier promises). A learner
+   * does grant a vote when asked, as etcd's does: only a candidate that counts it as a voter asks,
+   * which happens when the candidate applied the learner's promotion and the learner has not yet;
+   * refusing could leave the new configuration without a quorum for good. (Voting never endangers
+   * safety; learners never campaign and never count toward a quorum they are not part of.)
+   */
   private mayVote(): boolean {
-    return !isLearner(this.config, this.id) && this.repairUntil === null;
+    return this.repairUntil === null;
   }
 
   private hasUnappliedConfig(): boolean {
@@ -641,6 +661,15 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   /**
+   * Another member knows the log is committed up to (index, t). If our log holds that entry, log
+   * matching makes our prefix the committed one: commit it (whatever the terms of the messages).
+   */
+  private learnCommit(index: number, t: number): void {
+    if (this.state === 'leader' || index <= this.log.committed || !this.log.matchTerm(index, t)) return;
+    this.log.commitTo(index);
+  }
+
+  /**
    * Heard from a live leader within the minimum election timeout (a leader counts itself). Only
    * with check-quorum: without it a leader that lost its quorum never steps down, and honouring
    * its lease would keep the rest of the cluster from electing anyone, forever.
@@ -673,7 +702,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       // term): tell it the term so it steps down (§5.1: a stale request is answered with ours).
       this.msgsAfterPersist.push(this.appendResponse(m.from, 0, false, 0, 0));
     } else if (m.type === 'voteRequest' && m.preVote) {
-      this.msgsAfterPersist.push({ type: 'voteResponse', from: this.id, to: m.from, term: this.term, preVote: true, granted: false });
+      this.msgsAfterPersist.push(this.voteResponse(m, this.term, false));
     }
     return this.drop('stale-term');
   }
@@ -683,10 +712,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     // §5.4.1: only a candidate whose log holds every committed entry may win.
     const upToDate = this.bug === 'skip-up-to-date-check' || this.log.isUpToDate(m.lastIndex, m.lastTerm);
     if (!(canVote && upToDate && this.mayVote())) {
-      this.msgsAfterPersist.push({ type: 'voteResponse', from: this.id, to: m.from, term: this.term, preVote: m.preVote, granted: false });
+      this.msgsAfterPersist.push(this.voteResponse(m, this.term, false));
       return OK;
     }
-    const grant: VoteResponseMessage = { type: 'voteResponse', from: this.id, to: m.from, term: m.term, preVote: m.preVote, granted: true };
+    const grant = this.voteResponse(m, m.term, true);
     if (!m.preVote) {
       this.electionElapsed = 0;
       this.vote = m.from;
@@ -1068,7 +1097,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   private sendChunks(pr: Progress): void {
     const t = pr.transfer;
     assert(t !== null, 'chunks without a transfer');
-    const chunkBytes = this.cfg.snapshotChunkBytes;
+    const chunkBytes = snapshotChunkBytesOf(this.cfg);
     const windowBytes = chunkBytes * RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX;
     while (!t.lastSent && t.sentOffset - t.ackedOffset < windowBytes) {
       const length = snapshotChunkLength(t.meta, t.sentOffset, chunkBytes);
@@ -1136,7 +1165,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   /** Leader: appends one entry of the current term to the log. */
   private appendEntry(kind: EntryKind, data: Uint8Array): ProposeResult {
     assert(this.state === 'leader', 'only a leader appends');
-    if (this.transferee !== null) return this.rejected('transferring');
+    if (this.transferee !== null || this.leaving) return this.rejected('transferring');
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.cfg.uncommittedBytesMax) {
       return this.rejected('too-many-uncommitted');
     }
@@ -1330,7 +1359,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const next = applyConfigChange(this.config, change);
     assert(next.type === 'ok', 'a joint configuration can always be left');
     const r = this.appendEntry('config', encodeConfigEntry({ change, config: next.config }));
-    if (r.type === 'accepted') this.pendingConfIndex = r.index;
+    if (r.type === 'accepted') this.configAppended(r.index, next.config);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1341,9 +1370,11 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (m.from === this.id) return 'from-self';
     const shape = messageProblem(m);
     if (shape !== null) return shape;
-    // A leader of a configuration we have not applied yet may be unknown to us; nobody else.
-    const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
-    if (!fromLeader && !this.memberSet.has(m.from)) return 'unknown-sender';
+    // The leader or a candidate of a configuration we have not applied yet may be unknown to us
+    // (added while we lagged, or we just joined); turning them away could leave that
+    // configuration without a quorum. Anything else from a stranger is dropped.
+    const mayBeNewMember = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'voteRequest';
+    if (!mayBeNewMember && !this.memberSet.has(m.from)) return 'unknown-sender';
     return null;
   }
 
@@ -1363,6 +1394,20 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       reject,
       hintIndex: logIndex(hintIndex),
       hintTerm: toTerm(hintTerm),
+    };
+  }
+
+  private voteResponse(m: VoteRequestMessage, t: Term, granted: boolean): VoteResponseMessage {
+    const commit = this.log.committed;
+    return {
+      type: 'voteResponse',
+      from: this.id,
+      to: m.from,
+      term: t,
+      preVote: m.preVote,
+      granted,
+      commit: logIndex(commit),
+      commitTerm: toTerm(Math.max(0, this.log.term(commit))),
     };
   }
 

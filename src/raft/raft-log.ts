@@ -18,7 +18,6 @@
  * per entry, and a template passed to assert() would be built on every call.
  */
 import { assert, unreachable } from '../core/assert.js';
-import { logIndex, term as toTerm } from '../core/ids.js';
 import type { Entry, SnapshotMeta } from '../consensus/types.js';
 
 /** The term of an index the log cannot tell (compacted, or beyond the end). */
@@ -212,8 +211,4 @@ export class RaftLog {
     }
     return lo;
   }
-}
-
-export function entryAt(index: number, t: number, kind: Entry['kind'], data: Uint8Array): Entry {
-  return { index: logIndex(index), term: toTerm(t), kind, data };
 }

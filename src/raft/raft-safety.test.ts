@@ -16,6 +16,6 @@ test('random faults keep election safety, log matching, leader completeness, sta
       assert.deepEqual(r.violations, [], `seed ${seed}`);
       assert.ok(r.leaderAtEnd, `seed ${seed}: no leader committed after healing (${r.voters} voters)`);
     }),
-    { numRuns: 60 },
+    { numRuns: 100 },
   );
 });

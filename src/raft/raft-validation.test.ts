@@ -52,7 +52,7 @@ const chunk = (data: Uint8Array | null, crc: number, over: Partial<SnapshotMeta>
 const followerCases: [string, RaftMessage, string][] = [
   ['wrong recipient', append({ to: n3 }), 'wrong-recipient'],
   ['from itself', append({ from: n2 }), 'from-self'],
-  ['unknown sender', { type: 'voteRequest', from: n9, to: n2, term: term(5), preVote: false, transfer: false, lastIndex: logIndex(9), lastTerm: term(5) }, 'unknown-sender'],
+  ['unknown sender', { type: 'readIndex', from: n9, to: n2, term: T, requestId: 1 }, 'unknown-sender'],
   ['negative term', append({ term: -1 as never }), 'invalid-term'],
   ['fractional index', append({ prevIndex: 1.5 as never }), 'invalid-field'],
   ['non-contiguous entries', append({ entries: [ent(3, 1), ent(5, 1)] }), 'non-contiguous-entries'],

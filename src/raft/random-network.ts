@@ -7,8 +7,9 @@
 import { assert } from '../core/assert.js';
 import { SeededRandom } from '../env/random.js';
 import type { RaftConfig } from './config.js';
-import { TestNetwork } from './test-network.js';
 import type { NodeId } from '../core/ids.js';
+import type { ConfigChange, ConfigChangeOp, ConfigState } from '../consensus/types.js';
+import { nodeId, TestNetwork } from './test-network.js';
 
 export interface RandomRunOptions {
   readonly seed: number;
@@ -52,6 +53,10 @@ export function randomRun(o: RandomRunOptions): RandomRunResult {
       return o.configure === undefined ? base : o.configure(base, rnd);
     },
   });
+  // Spare members start with an empty configuration and join through config changes.
+  const spares = rnd.intBetween(0, 2);
+  const empty: ConfigState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  for (let i = 1; i <= spares; i++) net.addNode(nodeId(voters + 10 + i), empty);
   const ids = net.ids();
   const crashRate = o.crashRate ?? rnd.pick([0, 0.002, 0.01]);
   const lossRate = rnd.pick([0, 0.05, 0.2]);
@@ -94,6 +99,16 @@ export function randomRun(o: RandomRunOptions): RandomRunResult {
     } else if (r < 0.94) {
       if (!node.crashed) {
         node.engine.readIndex(step);
+        net.processReady(id);
+      }
+    } else if (r < 0.955) {
+      if (!node.crashed) {
+        node.engine.proposeConfigChange(randomChange(node.engine.status().config, ids, rnd));
+        net.processReady(id);
+      }
+    } else if (r < 0.96) {
+      if (!node.crashed) {
+        node.engine.transferLeadership(rnd.pick(ids));
         net.processReady(id);
       }
     } else {
@@ -147,4 +162,16 @@ function deliverRandom(net: TestNetwork, rnd: SeededRandom, lossRate: number, du
   if (!rnd.chance(dupRate)) net.queue.splice(i, 1); // else: duplicated, the copy stays queued
   net.deliverOne(m);
   assert(net.queue.length < 100_000, 'queue bounded');
+}
+
+/** A random membership change: often valid, sometimes not (the engine must refuse those). */
+function randomChange(c: ConfigState, ids: readonly NodeId[], rnd: SeededRandom): ConfigChange {
+  if (c.votersOutgoing.length > 0 && rnd.chance(0.5)) return { ops: [], context: new Uint8Array(0) };
+  const op = (): ConfigChangeOp => {
+    const node = rnd.pick(ids);
+    const type = rnd.pick(['add-voter', 'add-learner', 'remove'] as const);
+    return { type, node };
+  };
+  const ops = rnd.chance(0.3) ? [op(), op()] : [op()];
+  return rnd.chance(0.2) ? { ops, joint: true, context: new Uint8Array(0) } : { ops, context: new Uint8Array(0) };
 }

@@ -16,7 +16,7 @@ import { logIndex, nodeIdFromBigInt, nodeIdToBigInt, term as toTerm, type NodeId
 import { SeededRandom } from '../env/random.js';
 import type { ConfigState, DurableState, Entry, ReadState, Ready, SnapshotMeta } from '../consensus/types.js';
 import { decodeMessage, encodeMessage } from './codec.js';
-import { defaultRaftConfig, type RaftConfig } from './config.js';
+import { defaultRaftConfig, snapshotChunkBytesOf, type RaftConfig } from './config.js';
 import { decodeConfigEntry } from './config-change.js';
 import type { RaftMessage } from './messages.js';
 import { RaftEngine, snapshotChunkLength } from './raft-engine.js';
@@ -499,7 +499,7 @@ function fillChunk(from: TestNode, m: Extract<RaftMessage, { type: 'snapshot' }>
   const data = from.storage.snapshotData;
   const meta = from.storage.snapshot;
   if (data === null || meta === null || meta.index !== c.meta.index || meta.term !== c.meta.term) return null;
-  const length = snapshotChunkLength(c.meta, c.offset, from.config.snapshotChunkBytes);
+  const length = snapshotChunkLength(c.meta, c.offset, snapshotChunkBytesOf(from.config));
   const piece = data.slice(c.offset, c.offset + length);
   return { ...m, snapshotChunk: { ...c, data: piece, crc32c: crc32c(piece) } };
 }

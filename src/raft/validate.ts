@@ -34,7 +34,8 @@ export function messageProblem(m: RaftMessage): string | null {
       if ((m.lastIndex === 0) !== (m.lastTerm === 0)) return 'impossible-index';
       return null;
     case 'voteResponse':
-      return isBool(m.preVote) && isBool(m.granted) ? null : 'invalid-field';
+      if (!isBool(m.preVote) || !isBool(m.granted) || !isUint(m.commit) || !isUint(m.commitTerm)) return 'invalid-field';
+      return (m.commit === 0) !== (m.commitTerm === 0) ? 'impossible-index' : null;
     case 'snapshot':
       if (!isUint(m.attempt)) return 'invalid-field';
       return chunkProblem(m.snapshotChunk, m.term);

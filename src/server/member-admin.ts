@@ -83,7 +83,10 @@ export class MemberAdmin {
     if (!info.isLearner) throw new ServerError('member-not-learner');
     const st = this.member.status();
     const p = st.progress.find((x) => x.node === id);
-    if (p === undefined || st.lastIndex - p.match > LEARNER_PROMOTE_LAG_ENTRIES_MAX) throw new ServerError('learner-not-ready');
+    // etcd's rule (the learner holds 90% of the leader's log) and ours (at most a bounded lag), and
+    // the leader must be hearing from it: a learner that never started is not in sync.
+    const inSync = p !== undefined && p.recentActive && p.match >= Math.floor(st.lastIndex * 0.9) && st.lastIndex - p.match <= LEARNER_PROMOTE_LAG_ENTRIES_MAX;
+    if (!inSync) throw new ServerError('learner-not-ready');
     const promoted: MemberInfo = { ...info, isLearner: false };
     await this.member.changeMembership({ ops: [{ type: 'add-voter', node: id }], context: encodeMemberContext([promoted]) });
     return promoted;

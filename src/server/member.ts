@@ -283,8 +283,15 @@ export class Member {
   /** Proposes a membership change and resolves once it is applied here. */
   async changeMembership(change: ConfigChange, timeoutMs = this.requestTimeoutMs): Promise<void> {
     this.assertServing();
-    const r = this.driver.proposeConfigChange(change);
-    await this.waitProposed(r, timeoutMs);
+    // A change is refused while the previous one is still being applied, or until a new leader has
+    // committed an entry of its term: both clear within a few heartbeats, so wait rather than fail.
+    const deadline = this.o.env.clock.nowMs() + timeoutMs;
+    for (;;) {
+      const r = this.driver.proposeConfigChange(change);
+      const retry = r.type === 'rejected' && r.reason === 'config-change-pending' && this.o.env.clock.nowMs() < deadline;
+      if (!retry) return this.waitProposed(r, Math.max(1, deadline - this.o.env.clock.nowMs()));
+      await this.o.env.clock.sleep(this.o.config.heartbeatIntervalMs);
+    }
   }
 
   /** Starts a leadership transfer and resolves when `to` leads (or rejects). */
@@ -359,7 +366,7 @@ export class Member {
     this.metrics.applied(entry);
     const rid = result.requestId;
     if (rid !== null && rid.member === this.id) this.proposals.resolve(rid.counter, result);
-    if (entry.kind === 'config') this.onConfigApplied();
+    if (entry.kind === 'config' || result.outcome.type === 'members') this.onConfigApplied();
     const w = this.indexWaits.get(entry.index);
     if (w !== undefined) {
       this.indexWaits.delete(entry.index);
@@ -396,13 +403,14 @@ export class Member {
   }
 
   private onConfigApplied(): void {
-    const members = this.kv.memberList();
-    this.transport.setPeers(this.peerAddresses(members));
-    const config = this.engine.status().config;
-    const inConfig = config.voters.includes(this.id) || config.learners.includes(this.id) || config.votersOutgoing.includes(this.id);
-    if (!inConfig && !members.some((m) => m.id === this.id)) {
-      this.fatal('this member was removed from the cluster');
-    }
+    // The engine adopts the new configuration when this Ready is advanced, just after this hook:
+    // look at the result once the loop has moved on.
+    this.o.env.clock.setTimeout(() => {
+      if (this.stopped) return;
+      const members = this.kv.memberList();
+      this.transport.setPeers(this.peerAddresses(members));
+      if (!members.some((m) => m.id === this.id)) this.fatal('this member was removed from the cluster');
+    }, 0);
   }
 
   // -------------------------------------------------------------------------------------------

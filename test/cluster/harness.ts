@@ -54,7 +54,8 @@ export async function startCluster(o: { size?: number; args?: readonly string[];
     async close() {
       for (const c of channels.values()) c.close();
       await cluster.killAll();
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env['BULWARK_TEST_KEEP'] === undefined) rmSync(dir, { recursive: true, force: true });
+      else process.stderr.write(`kept ${dir}\n`);
     },
   };
 }
