@@ -1472,6 +1472,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
       // Everything the member holds must be durable before it is trusted.
       await this.checkpointLocked();
       for (const d of this.ns.allDirs()) await m.disk!.syncDir(d);
+      // The checkpoint fails a member whose fsync fails rather than throw: it must not come back.
+      if (m.state !== 'rebuilding') throw new RaidError('invalid-state', `member ${m.index} failed at the end of its rebuild: ${m.reason}`);
       m.state = 'active';
       m.reason = '';
       this.activity = { type: 'idle' };
