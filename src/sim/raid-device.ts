@@ -329,7 +329,7 @@ export class SimRaidDevice implements SimStorageDevice {
     this.counters.disksReplaced++;
     this.o.loop.trace(`raid replace ${this.name} disk ${this.badSlot}`);
     const inc = this.inc;
-    if (inc?.volume == null || this.replacing) return;
+    if (inc === null || inc.volume === null || this.replacing) return;
     const v = inc.volume;
     const disk = s.disk;
     this.replacing = true;
