@@ -17,7 +17,7 @@ import { RAID_PROBE_INTERVAL_MS, RAID_STATUS_REASON_CHARS_MAX } from '../core/li
 import type { Clock, Timer } from '../env/clock.js';
 import type { Disk } from '../env/disk.js';
 import type { Logger } from '../env/logger.js';
-import { RaidError, isRaidError, type MemberStatus, type RaidVolume, type RebuildResult, type ScrubMode, type ScrubResult, type VolumeStatus } from '../storage/index.js';
+import { RaidError, type MemberStatus, type RaidVolume, type RebuildResult, type ScrubMode, type ScrubResult, type VolumeStatus } from '../storage/index.js';
 
 export type RaidJob =
   | { readonly id: number; readonly type: 'rebuild'; readonly state: 'running' | 'done' | 'failed'; readonly startedWallMs: number; readonly finishedWallMs: number | null; readonly result: RebuildResult | null; readonly error: string | null }
@@ -57,7 +57,7 @@ export class RaidMonitor {
   private nextJobId = 1;
   private stopped = false;
   /** Rebuild progress logged up to this tenth. */
-  private loggedTenth = -1;
+  private loggedTenth = 0;
 
   constructor(private readonly o: RaidMonitorOptions) {
     this.volume = o.volume;
@@ -199,7 +199,7 @@ export class RaidMonitor {
     const id = this.nextJobId++;
     const members = this.volume.rebuildPending;
     this.job = { id, type: 'rebuild', state: 'running', startedWallMs: this.wallMs(), finishedWallMs: null, result: null, error: null };
-    this.loggedTenth = -1;
+    this.loggedTenth = 0;
     this.o.logger.info('raid: rebuild started in the background', { volume: this.volume.name, slots: members, job: id });
     this.volume
       .rebuild({
@@ -231,9 +231,9 @@ export class RaidMonitor {
     const prev = this.job;
     assert(prev !== null && prev.id === id, 'the job that failed is the current one');
     const error = errorMessage(e);
-    this.job = { ...prev, state: 'failed', finishedWallMs: this.wallMs(), error } as RaidJob;
-    const closing = this.stopped || (isRaidError(e, 'invalid-state') && /closed/.test(error));
-    if (closing) this.o.logger.info(`raid: ${prev.type} stopped: the member is shutting down (it starts over on the next start)`, { volume: this.volume.name, job: id });
+    this.job = { ...prev, state: 'failed', finishedWallMs: this.wallMs(), error };
+    // stop() comes before the volume closes, which ends a running job with an error.
+    if (this.stopped) this.o.logger.info(`raid: ${prev.type} stopped: the member is shutting down (it starts over on the next start)`, { volume: this.volume.name, job: id });
     else this.o.logger.error(`raid: ${prev.type} stopped`, { volume: this.volume.name, job: id, error });
     this.check();
   }
