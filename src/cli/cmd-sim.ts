@@ -10,10 +10,13 @@ import { randomInt } from 'node:crypto';
 import { UsageError, type Command } from './command.js';
 import { historyToJson } from '../check/history.js';
 import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engines.js';
-import { describeParams } from '../sim/params.js';
+import { describeParams, type SimParams } from '../sim/params.js';
 import { PROFILES, type Profile } from '../sim/profiles.js';
-import { STORAGE_CHOICES, describeViolation, runSimulation, type SimResult, type SimStorageChoice } from '../sim/simulation.js';
+import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
 import { STORAGE_PLANTED_BUGS } from '../sim/wal-storage.js';
+
+const SIM_STORAGE_FLAGS = ['wal', 'memory', 'raid1', 'raid5'] as const;
+type SimStorageFlag = (typeof SIM_STORAGE_FLAGS)[number];
 
 const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
 
@@ -25,9 +28,10 @@ Usage:
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
-  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn, storage-faults
-  --storage wal|raid1|raid5        members' storage: the write-ahead log on one disk (default), or on a RAID-1/RAID-5
-                                   volume over several disks, one of them faulty: lost and replaced live, rotting, torn
+  --profile NAME                   lean the swarm toward one kind of trouble: ${PROFILES.join(', ')} (default swarm)
+  --storage wal|memory|raid1|raid5 members' storage: the write-ahead log over a simulated disk (default), in memory, or the
+                                   write-ahead log on a RAID-1/RAID-5 volume over several disks, one of them faulty
+                                   (lost and replaced live, rotting, tearing)
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -46,7 +50,7 @@ export const simCommand: Command = {
         consensus: { type: 'string', default: 'raft' },
         'planted-bug': { type: 'string' },
         profile: { type: 'string', default: 'swarm' },
-        storage: { type: 'string', default: 'wal' },
+        storage: { type: 'string' },
         'check-determinism': { type: 'boolean', default: false },
         history: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -72,8 +76,8 @@ export const simCommand: Command = {
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
     const profile = values.profile as Profile;
     if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
-    const storage = values.storage as SimStorageChoice;
-    if (!(STORAGE_CHOICES as readonly string[]).includes(storage)) throw new UsageError(`--storage must be one of ${STORAGE_CHOICES.join(', ')}`);
+    const storage = SIM_STORAGE_FLAGS.find((x) => x === values.storage) ?? null;
+    if (values.storage !== undefined && storage === null) throw new UsageError(`--storage must be one of ${SIM_STORAGE_FLAGS.join(', ')}`);
     const common: Common = { consensus, plantedBug, profile, storage };
     if (values.seed !== undefined) {
       const seed = parseSeed(values.seed, '--seed');
@@ -91,7 +95,7 @@ interface Common {
   readonly consensus: ConsensusKind;
   readonly plantedBug: string | null;
   readonly profile: Profile;
-  readonly storage: SimStorageChoice;
+  readonly storage: SimStorageFlag | null;
 }
 
 function parseSeed(text: string, flag: string): number {
@@ -100,12 +104,17 @@ function parseSeed(text: string, flag: string): number {
 }
 
 function reproduce(seed: number, c: Common): string {
-  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.storage !== 'wal' ? ` --storage ${c.storage}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
+  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.storage !== null ? ` --storage ${c.storage}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
 }
 
 async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
   const t0 = performance.now();
-  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, storage: c.storage });
+  const storage = c.storage;
+  // wal and memory choose the kind of one disk's storage; raid1 and raid5 put the log on a volume.
+  const raid = storage === 'raid1' ? 1 : storage === 'raid5' ? 5 : null;
+  const kind = storage === 'wal' || storage === 'memory' ? storage : null;
+  const tweak = kind === null ? undefined : (p: SimParams): SimParams => ({ ...p, storage: { ...p.storage, kind } });
+  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, ...(tweak === undefined ? {} : { tweak }), ...(raid === null ? {} : { storage: raid }) });
   return { result, wallMs: performance.now() - t0 };
 }
 
@@ -117,7 +126,7 @@ function summaryLine(r: SimResult, wallMs: number): string {
 function report(r: SimResult, wallMs: number, c: Common): string {
   const s = r.stats;
   const lines = [
-    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${c.storage !== 'wal' ? `, storage ${c.storage}` : ''}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
+    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
@@ -174,7 +183,7 @@ async function sweep(from: number, count: number, c: Common, o: { json: boolean;
   const failures: SimResult[] = [];
   const results: object[] = [];
   const tty = process.stderr.isTTY === true;
-  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.storage !== 'wal' ? `, storage ${c.storage}` : ''}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
+  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
   for (let i = 0; i < count; i++) {
     const seed = from + i;
     const { result, wallMs } = await timed(seed, c);

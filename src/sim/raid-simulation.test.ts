@@ -11,13 +11,13 @@ import { describeParams } from './params.js';
 import { addRaidStats, emptyRaidStats } from './raid-device.js';
 import { describeViolation, runSimulation, type SimOptions, type SimResult } from './simulation.js';
 
-function explain(r: SimResult, storage: string): string {
+function explain(r: SimResult, raid: 1 | 5): string {
   return [
-    `seed ${r.seed} (profile ${r.profile}, storage ${storage})`,
+    `seed ${r.seed} (profile ${r.profile}, RAID-${raid})`,
     describeParams(r.params),
     JSON.stringify(r.stats.raid),
     ...r.violations.map(describeViolation),
-    `reproduce: bulwark sim --seed ${r.seed} --consensus ${r.consensus} --profile ${r.profile} --storage ${storage}`,
+    `reproduce: bulwark sim --seed ${r.seed} --consensus ${r.consensus} --profile ${r.profile} --storage raid${raid}`,
   ].join('\n');
 }
 
@@ -25,16 +25,16 @@ async function sweep(o: Omit<SimOptions, 'seed'>, seeds: readonly number[]): Pro
   const total = emptyRaidStats();
   for (const seed of seeds) {
     const r = await runSimulation({ ...o, seed });
-    assert.equal(r.violations.length, 0, explain(r, o.storage ?? 'wal'));
+    assert.equal(r.violations.length, 0, explain(r, o.raid ?? 5));
     assert.ok(r.stats.raid !== null, 'the run kept its members on RAID volumes');
-    assert.equal(r.params.storage.raid?.level, o.storage === 'raid1' ? 1 : 5);
+    assert.equal(r.params.storage.raid?.level, o.raid);
     addRaidStats(total, r.stats.raid);
   }
   return total;
 }
 
 test('RAID-5 members under heavy member-disk faults: no checker fires, and the faults really happened', { timeout: 300_000 }, async () => {
-  const s = await sweep({ consensus: 'raft', profile: 'storage-faults', storage: 'raid5' }, [1, 2, 3, 4, 5, 6]);
+  const s = await sweep({ consensus: 'raft', profile: 'storage-faults', raid: 5 }, [1, 2, 3, 4, 5, 6]);
   assert.ok(s.disksLost >= 5, `${s.disksLost} disks lost`);
   assert.ok(s.disksReplaced >= 5, `${s.disksReplaced} disks replaced`);
   assert.ok(s.rebuilds >= 5, `${s.rebuilds} members rebuilt`);
@@ -44,14 +44,14 @@ test('RAID-5 members under heavy member-disk faults: no checker fires, and the f
 });
 
 test('RAID-1 members under heavy member-disk faults, Multi-Paxos too: no checker fires', { timeout: 300_000 }, async () => {
-  const mirrored = await sweep({ consensus: 'raft', profile: 'storage-faults', storage: 'raid1' }, [1, 2, 3]);
+  const mirrored = await sweep({ consensus: 'raft', profile: 'storage-faults', raid: 1 }, [1, 2, 3]);
   assert.ok(mirrored.disksLost >= 2 && mirrored.repairedChunks >= 2, JSON.stringify(mirrored));
-  await sweep({ consensus: 'paxos', profile: 'storage-faults', storage: 'raid5' }, [7, 8]);
+  await sweep({ consensus: 'paxos', profile: 'storage-faults', raid: 5 }, [7, 8]);
 });
 
 test('a RAID run is deterministic: the same seed gives the same trace', { timeout: 120_000 }, async () => {
-  const a = await runSimulation({ seed: 5, consensus: 'raft', profile: 'storage-faults', storage: 'raid5' });
-  const b = await runSimulation({ seed: 5, consensus: 'raft', profile: 'storage-faults', storage: 'raid5' });
+  const a = await runSimulation({ seed: 5, consensus: 'raft', profile: 'storage-faults', raid: 5 });
+  const b = await runSimulation({ seed: 5, consensus: 'raft', profile: 'storage-faults', raid: 5 });
   assert.equal(a.traceHash, b.traceHash);
   assert.deepEqual(a.stats.raid, b.stats.raid);
   assert.equal(a.stats.events, b.stats.events);

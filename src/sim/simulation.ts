@@ -31,8 +31,8 @@ export interface SimOptions {
   readonly plantedBug?: string | null;
   /** A named overlay on the derived parameters (profiles.ts). */
   readonly profile?: Profile;
-  /** Members' storage, over the profile's: the write-ahead log on one disk (default), or on a RAID volume. */
-  readonly storage?: SimStorageChoice;
+  /** Every member's write-ahead log and snapshots on a RAID volume of this level (raid-device.ts), over the profile's storage. */
+  readonly raid?: 1 | 5;
   /** Adjusts the parameters further (tests). */
   readonly tweak?: (p: SimParams) => SimParams;
   /** Stop at the first violation instead of finishing the run. */
@@ -64,9 +64,6 @@ export interface SimStats {
   raid: RaidSimStats | null;
 }
 
-export const STORAGE_CHOICES = ['wal', 'raid1', 'raid5'] as const;
-export type SimStorageChoice = (typeof STORAGE_CHOICES)[number];
-
 export interface SimResult {
   readonly seed: number;
   readonly consensus: ConsensusKind;
@@ -83,8 +80,7 @@ export interface SimResult {
 
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const profiled = applyProfile(options.profile ?? 'swarm', deriveParams(options.seed));
-  const storage = options.storage ?? 'wal';
-  const stored = storage === 'wal' ? profiled : withRaidStorage(profiled, storage === 'raid1' ? 1 : 5, options.seed);
+  const stored = options.raid === undefined ? profiled : withRaidStorage(profiled, options.raid, options.seed);
   const params = (options.tweak ?? ((p) => p))(stored);
   return new Simulation(options, params).run();
 }
@@ -141,9 +137,9 @@ class Simulation {
         this.loop.trace(`fatal ${n.id}`);
         this.scheduleRestart(n);
       },
-      onCrashInSync: (n) => {
+      onInjectedCrash: (n, when) => {
         this.stats.crashes++;
-        this.loop.trace(`crash-in-sync ${n.id}`);
+        this.loop.trace(`crash ${when} ${n.id}`);
         this.scheduleRestart(n);
       },
       onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
@@ -238,7 +234,7 @@ class Simulation {
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
     for (const n of this.nodes) {
-      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0, crashAfterApplyRate: 0 });
       n.healDisk();
     }
     for (const c of this.clients) c.stop();
@@ -336,7 +332,10 @@ class Simulation {
     switch (action) {
       case 'partition': {
         this.network.heal();
-        const desc = this.network.partition(r.pick(f.partitionModes));
+        const mode = r.pick(f.partitionModes);
+        // The leader as the members themselves report it (status(): the contract's view).
+        const leader = mode === 'isolate-leader' ? (this.nodes.find((n) => n.status()?.role === 'leader')?.id ?? null) : null;
+        const desc = this.network.partition(mode, leader);
         this.stats.partitions++;
         this.loop.trace(desc);
         return;
