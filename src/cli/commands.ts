@@ -6,6 +6,7 @@ import { simCommand } from './cmd-sim.js';
 import { storageCheckCommand } from './cmd-storage.js';
 import { upCommand } from './cmd-up.js';
 import { versionCommand } from './cmd-version.js';
+import { CLIENT_COMMANDS } from './client-commands.js';
 
 /** Every subcommand, in the order `bulwark help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -15,5 +16,6 @@ export const COMMANDS: readonly Command[] = [
   lbCommand,
   raidCommand,
   storageCheckCommand,
+  ...CLIENT_COMMANDS,
   versionCommand,
 ];

@@ -5,6 +5,7 @@
  */
 import { COMMANDS } from './commands.js';
 import { UsageError, type Command } from './command.js';
+import { moveLeadingGlobalFlags } from './ctl-run.js';
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -30,6 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === '--version') argv = ['version'];
+  // etcdctl accepts global flags before the command: `bulwark --endpoints=X get k`.
+  if (argv[0]?.startsWith('-') === true) argv = moveLeadingGlobalFlags(argv);
   const found = findCommand(argv);
   if (found === null) {
     process.stderr.write(`bulwark: unknown command '${argv[0]}'\n\n${help()}`);

@@ -533,6 +533,72 @@ assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queu
 assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
 
 
+// Failover client (src/client). Retry budget after Finagle; backoff and timeouts after etcd's
+// clientv3 and etcdctl where they have one.
+
+/** Deadline of one client call, retries included, when the caller gives none. */
+export const CLIENT_CALL_TIMEOUT_MS_DEFAULT = 10_000;
+/** Time to open a connection to one endpoint (etcdctl's --dial-timeout default). */
+export const CLIENT_DIAL_TIMEOUT_MS_DEFAULT = 2000;
+/** Endpoints one client is given (a cluster's members, with room for a proxy or two). */
+export const CLIENT_ENDPOINTS_MAX = MEMBERS_MAX;
+/** Backoff between attempts of one call: first delay and cap (each retry doubles it, with jitter). */
+export const CLIENT_BACKOFF_MS_MIN = 25;
+export const CLIENT_BACKOFF_MS_MAX = 1000;
+/** Attempts of one call, whatever the budget and deadline allow. */
+export const CLIENT_ATTEMPTS_PER_CALL_MAX = 64;
+/** Retry budget: retries may add this percentage of calls ... */
+export const CLIENT_RETRY_BUDGET_PERCENT_DEFAULT = 20;
+/** ... on top of this many retries per second ... */
+export const CLIENT_RETRY_BUDGET_MIN_PER_SECOND_DEFAULT = 10;
+/** ... counted over a sliding window this long, in this many buckets. */
+export const CLIENT_RETRY_BUDGET_WINDOW_MS = 10_000;
+export const CLIENT_RETRY_BUDGET_BUCKETS = 10;
+/** An endpoint that failed at the transport level is avoided for a while: first and longest pause. */
+export const CLIENT_ENDPOINT_DOWN_MS_MIN = 100;
+export const CLIENT_ENDPOINT_DOWN_MS_MAX = 5000;
+/** Leader discovery (a Status round over the endpoints): deadline of one Status, least time between rounds. */
+export const CLIENT_STATUS_TIMEOUT_MS = 1500;
+export const CLIENT_LEADER_DISCOVERY_INTERVAL_MS_MIN = 200;
+/** Writes of one client session in flight at once (below the server's kept responses per session). */
+export const CLIENT_SESSION_INFLIGHT_MAX = 128;
+/** Watchers of one client. */
+export const CLIENT_WATCHERS_MAX = 10_000;
+/** Events a watcher buffers for a slow reader before it pauses (cancels on the server, resumes later). */
+export const CLIENT_WATCH_BUFFERED_EVENTS_MAX = 10_000;
+/** Leases one client keeps alive. */
+export const CLIENT_LEASES_KEPT_MAX = 10_000;
+/** A kept-alive lease is renewed every TTL / this (etcd's clientv3 uses a third of the TTL). */
+export const CLIENT_LEASE_KEEPALIVE_DIVISOR = 3;
+/** Shortest and longest keep-alive period, whatever the TTL. */
+export const CLIENT_LEASE_KEEPALIVE_MS_MIN = 200;
+export const CLIENT_LEASE_KEEPALIVE_MS_MAX = 60_000;
+/** A lease is in doubt when no keep-alive was confirmed for this share of its TTL (percent). */
+export const CLIENT_LEASE_DOUBT_PERCENT = 60;
+/** Client event listeners (a leak guard). */
+export const CLIENT_EVENT_LISTENERS_MAX = 1024;
+/** Recipes: entries one queue read takes at a time, and retries of one STM transaction. */
+export const CLIENT_RECIPE_BATCH_MAX = 64;
+export const CLIENT_STM_ATTEMPTS_MAX = 100;
+
+assert(CLIENT_BACKOFF_MS_MIN > 0 && CLIENT_BACKOFF_MS_MIN < CLIENT_BACKOFF_MS_MAX, 'backoff grows from a positive floor');
+assert(CLIENT_BACKOFF_MS_MAX < CLIENT_CALL_TIMEOUT_MS_DEFAULT, 'several retries fit in a default deadline');
+assert(CLIENT_RETRY_BUDGET_WINDOW_MS % CLIENT_RETRY_BUDGET_BUCKETS === 0, 'client retry budget buckets divide the window');
+assert(CLIENT_ENDPOINT_DOWN_MS_MIN < CLIENT_ENDPOINT_DOWN_MS_MAX, 'endpoint pause grows');
+assert(CLIENT_STATUS_TIMEOUT_MS < CLIENT_CALL_TIMEOUT_MS_DEFAULT, 'a leader probe ends well within a call');
+assert(CLIENT_LEASE_KEEPALIVE_DIVISOR >= 2, 'a lease is renewed at least twice per TTL');
+assert(CLIENT_LEASE_DOUBT_PERCENT > 100 / CLIENT_LEASE_KEEPALIVE_DIVISOR && CLIENT_LEASE_DOUBT_PERCENT < 100, 'doubt comes after one missed renewal and before expiry');
+assert(CLIENT_LEASE_KEEPALIVE_MS_MIN < CLIENT_LEASE_KEEPALIVE_MS_MAX, 'keep-alive period range');
+/** One attempt of a retryable call waits this long for an answer before another member is tried. */
+export const CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT = 4000;
+/** Watch and keep-alive streams: a stream silent this long is probed; unanswered this long again, it is replaced. */
+export const CLIENT_STREAM_PROBE_INTERVAL_MS = 2000;
+export const CLIENT_STREAM_SILENCE_MS_MAX = 4000;
+
+assert(CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT < CLIENT_CALL_TIMEOUT_MS_DEFAULT, 'a call outlives one stuck attempt');
+assert(CLIENT_STREAM_PROBE_INTERVAL_MS < CLIENT_STREAM_SILENCE_MS_MAX, 'a probe has time to be answered');
+assert(CLIENT_SESSION_INFLIGHT_MAX < SESSION_RESPONSES_MAX, 'a client never has more writes in flight than the server keeps responses for');
+
 // ---------------------------------------------------------------------------------------------
 // RAID in a running member (src/server/raid-*.ts, `bulwark raid --endpoint`, the simulator's volumes).
 

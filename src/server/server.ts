@@ -24,6 +24,7 @@ import { registerKv } from './services/kv.js';
 import { registerLease } from './services/lease.js';
 import { registerMaintenance } from './services/maintenance.js';
 import { registerWatch } from './services/watch.js';
+import { registerSession } from './services/session.js';
 import type { Failpoints } from './failpoints.js';
 
 export interface ServerOptions {
@@ -87,6 +88,7 @@ export class BulwarkServer {
     registerLease(this.grpc, ctx);
     registerCluster(this.grpc, ctx, admin);
     registerMaintenance(this.grpc, ctx, admin);
+    registerSession(this.grpc, ctx);
     this.health.register(this.grpc);
     const ext = o.extend?.({ grpc: this.grpc, ctx, admin }) ?? {};
     await member.start();
