@@ -5,6 +5,7 @@ import { nodeRandom } from '../env/node/random.js';
 import { ConfigError, loadConfig, serveUsage } from '../server/config.js';
 import { parseFailpoints } from '../server/failpoints.js';
 import { BulwarkServer } from '../server/server.js';
+import { etcdApiExtension } from '../server/etcd-api.js';
 import { openDataDisk } from '../server/data-disk.js';
 import { isRaidError } from '../storage/index.js';
 import { UsageError, type Command } from './command.js';
@@ -59,6 +60,7 @@ export const serveCommand: Command = {
         storageErrors: () => data.errors(),
         storageAdmin: data.admin,
         failpoints,
+        extend: etcdApiExtension({ maxRequestBytes: config.maxRequestBytes }),
         onFatal: (reason, error) => {
           logger.error(`fatal: ${reason}; exiting`, error === undefined ? {} : { error: errorMessage(error) });
           exit(reason.includes('removed from the cluster') ? 0 : 1);

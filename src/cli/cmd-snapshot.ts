@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { ConfigError } from '../server/config.js';
+import { resolve as resolvePath } from 'node:path';
+import { BulwarkError } from '../core/errors.js';
+import { NodeDisk } from '../env/node/disk.js';
+import { ConfigError, parseInitialCluster } from '../server/config.js';
+import { RestoreError as EngineRestoreError } from '../server/errors.js';
+import { restoreSnapshot as restoreEngine } from '../server/snapshot-restore.js';
 import { BoltError, boltStatus } from './ctl-bolt.js';
-import { restoreSnapshot, RestoreError } from './ctl-snapshot-restore.js';
 import { BulwarkSnapshotError, bulwarkSnapshotStatus, isBulwarkSnapshot } from './ctl-bulwark-snapshot.js';
 import { CtlError, Exit } from './ctl-flags.js';
 import { humanizeBytes } from './ctl-format.js';
@@ -107,7 +111,6 @@ function status(ctx: CtlContext): number {
 async function restore(ctx: CtlContext): Promise<number> {
   if (ctx.args.length !== 2) throw new CtlError('snapshot restore requires exactly one argument', Exit.badArgs);
   const path = ctx.args[1]!;
-  if (ctx.flags['mark-compacted'] === true) throw new CtlError('--mark-compacted is not supported yet: the history a snapshot keeps cannot be cut offline', Exit.badFeature);
   const name = (ctx.flags['name'] as string) || 'default';
   const peerUrls = (ctx.flags['initial-advertise-peer-urls'] as string) || 'http://localhost:2380';
   const dataDir = (ctx.flags['data-dir'] as string) || `${name}.bulwark`;
@@ -117,25 +120,36 @@ async function restore(ctx: CtlContext): Promise<number> {
   } catch (e) {
     throw new CtlError(`open ${path}: ${goErrno(e)}`, Exit.error);
   }
-  if (!isBulwarkSnapshot(file)) throw new CtlError(`${path} is not a Bulwark snapshot (an etcd snapshot restores with etcdutl)`, Exit.error);
-  const started = Date.now();
+  return restoreWithEngine(ctx, file, { path, name, dataDir, peerUrls, started: Date.now() });
+}
+
+/** `snapshot restore` through src/server/snapshot-restore.ts (etcd's bbolt format and Bulwark's). */
+async function restoreWithEngine(ctx: CtlContext, file: Buffer, o: { path: string; name: string; dataDir: string; peerUrls: string; started: number }): Promise<number> {
+  const consensus = (ctx.flags['consensus'] as string) || 'raft';
+  if (consensus !== 'raft' && consensus !== 'paxos') throw new CtlError(`--consensus must be raft or paxos, not ${consensus}`, Exit.badArgs);
   try {
-    const r = await restoreSnapshot(file, {
-      dataDir,
-      name,
-      initialCluster: (ctx.flags['initial-cluster'] as string) || `${name}=${peerUrls}`,
+    const initialCluster = parseInitialCluster((ctx.flags['initial-cluster'] as string) || `${o.name}=${o.peerUrls}`);
+    const disk = new NodeDisk(resolvePath(o.dataDir));
+    await disk.mkdir('.');
+    const r = await restoreEngine({
+      snapshot: new Uint8Array(file.buffer, file.byteOffset, file.byteLength),
+      disk,
+      name: o.name,
+      initialCluster,
       initialClusterToken: (ctx.flags['initial-cluster-token'] as string) || 'etcd-cluster',
-      initialAdvertisePeerUrls: peerUrls,
-      bumpRevision: ctx.flags['bump-revision'] as number,
-      consensus: (ctx.flags['consensus'] as string) || 'raft',
-      skipHashCheck: ctx.flags['skip-hash-check'] as boolean,
+      consensus,
+      bumpRevision: (ctx.flags['bump-revision'] as number | undefined) ?? 0,
+      markCompacted: ctx.flags['mark-compacted'] === true,
+      skipHashCheck: ctx.flags['skip-hash-check'] === true,
     });
-    ctx.err(`restored snapshot ${path} (index ${r.appliedIndex}, revision ${r.revision}) into ${dataDir}: cluster ${r.clusterId}, member ${r.memberId}, ${Date.now() - started} ms\n`);
+    ctx.err(
+      `restored ${r.format === 'etcd' ? 'etcd' : 'Bulwark'} snapshot ${o.path} (revision ${r.revision}, compacted at ${r.compactRevision}, ${r.keys} keys, ${r.leases} leases${r.hashChecked ? ', sha256 verified' : ''}) into ${o.dataDir}: cluster ${r.clusterId}, member ${r.memberId}, ${Date.now() - o.started} ms\n`,
+    );
+    return 0;
   } catch (e) {
-    if (e instanceof RestoreError || e instanceof ConfigError) throw new CtlError(e.message, Exit.error);
+    if (e instanceof EngineRestoreError || e instanceof ConfigError || e instanceof BulwarkError) throw new CtlError(e.message, Exit.error);
     throw e;
   }
-  return 0;
 }
 
 export const snapshotCommand = ctlCommand({
@@ -148,8 +162,9 @@ export const snapshotCommand = ctlCommand({
   snapshot status <file>    hash, revision, total keys and size of a snapshot (Bulwark's format, validated
                             frame by frame, or etcd's bbolt database)
   snapshot restore <file> --data-dir <dir> [--name N] [--initial-cluster ...] [--initial-cluster-token T]
-                   [--initial-advertise-peer-urls U] [--bump-revision N] [--skip-hash-check]
-                            a new cluster's data directory from a Bulwark snapshot (offline): the data,
+                   [--initial-advertise-peer-urls U] [--bump-revision N] [--mark-compacted] [--skip-hash-check]
+                            a new cluster's data directory from a snapshot in etcd's format (what
+                            snapshot save writes; its sha256 is checked) or Bulwark's (offline): the data,
                             leases and sessions kept; new member and cluster ids from --initial-cluster;
                             alarms cleared; --bump-revision raises the revision so it never goes back.
                             Run it once per member with the same flags but its own --name and --data-dir.`,

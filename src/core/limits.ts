@@ -532,6 +532,31 @@ export const CLIENT_CONNECTIONS_MAX = 4096;
 assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queue enough requests for heavy load');
 assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
 
+// ---------------------------------------------------------------------------------------------
+// The etcd API surface (src/server: lock, election, JSON gateway, etcd-format snapshots).
+
+/** TTL of the lease a Lock or Campaign without a lease gets (etcd's concurrency.NewSession default). */
+export const CONCURRENCY_SESSION_TTL_SEC = 60;
+/** Largest JSON body the gateway reads (etcd's 1.5 MiB request limit, base64 and JSON overhead on top). */
+export const GATEWAY_BODY_BYTES_MAX = 4 * 1024 * 1024;
+/** How long the gateway waits for a request's headers and body (slow-loris bound). */
+export const GATEWAY_REQUEST_TIMEOUT_MS = 30_000;
+/** Streaming gateway calls (watch, keep-alive) open at once on one member. */
+export const GATEWAY_STREAMS_MAX = 1024;
+/** Requests of one streaming gateway call read ahead of its handler before the body is paused. */
+export const GATEWAY_QUEUED_REQUESTS_MAX = 64;
+/** Bytes of an HTTP streaming response queued for a client that does not read before the stream is cut. */
+export const GATEWAY_STREAM_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/** Snapshot stream chunk, as etcd's (32 KiB). */
+export const ETCD_SNAPSHOT_CHUNK_BYTES = 32 * 1024;
+/** bbolt page size of the etcd-format snapshot (bbolt uses the OS page size; 4 KiB on Linux). */
+export const BBOLT_PAGE_BYTES = 4096;
+/** A bbolt file larger than this is refused by the snapshot reader (etcd's largest quota). */
+export const BBOLT_FILE_BYTES_MAX = 8 * 1024 * 1024 * 1024;
+
+assert(GATEWAY_BODY_BYTES_MAX >= (REQUEST_BYTES_MAX * 4) / 3 + 1024, 'the gateway reads a largest request in base64');
+assert(BBOLT_PAGE_BYTES >= 1024 && (BBOLT_PAGE_BYTES & (BBOLT_PAGE_BYTES - 1)) === 0, 'bbolt pages are a power of two');
+
 
 // Failover client (src/client). Retry budget after Finagle; backoff and timeouts after etcd's
 // clientv3 and etcdctl where they have one.

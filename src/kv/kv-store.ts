@@ -617,7 +617,13 @@ export class KvStore implements StateMachine<ApplyResult> {
    * records) and copies of the small tables, so entries applied between chunks do not show.
    */
   snapshot(): SnapshotSource {
-    const image: StateImage = {
+    const image = this.snapshotImage();
+    return { index: logIndex(this.applied), chunks: () => snapshotChunks(image) };
+  }
+
+  /** The point-in-time image a snapshot serializes (tools that write other formats walk it). */
+  snapshotImage(): StateImage {
+    return {
       appliedIndex: this.applied,
       revision: this.mvcc.revision,
       compactRevision: this.mvcc.compactRevision,
@@ -632,7 +638,6 @@ export class KvStore implements StateMachine<ApplyResult> {
       alarms: this.alarms.list(),
       members: this.members.list(),
     };
-    return { index: logIndex(this.applied), chunks: () => snapshotChunks(image) };
   }
 
   restore(index: LogIndex): SnapshotSink {

@@ -58,12 +58,12 @@ export function decodeClusterDescription(b: Uint8Array): ClusterDescription {
   return d;
 }
 
-function encodeBootstrap(b: Bootstrap): Uint8Array {
+export function encodeBootstrap(b: Bootstrap): Uint8Array {
   const body = JSON.stringify(b);
   return utf8(JSON.stringify({ crc32c: crc32c(utf8(body)), body }));
 }
 
-function decodeBootstrap(bytes: Uint8Array, where: string): Bootstrap {
+export function decodeBootstrap(bytes: Uint8Array, where: string): Bootstrap {
   try {
     const outer = JSON.parse(fromUtf8(bytes)) as { crc32c: number; body: string };
     if (crc32c(utf8(outer.body)) !== outer.crc32c) throw new Error('checksum mismatch');

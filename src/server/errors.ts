@@ -52,3 +52,38 @@ export function toGrpcError(e: unknown): GrpcError | undefined {
   if (e instanceof DecodeError) return new GrpcError(Status.INVALID_ARGUMENT, `etcdserver: malformed request: ${e.message}`);
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Offline formats and the gateway's input (never sent as gRPC statuses as such).
+
+/** A bbolt file that does not hold together (bbolt-reader.ts). */
+export class BoltError extends BulwarkError<'bolt-invalid'> {
+  constructor(message: string) {
+    super('bolt-invalid', `invalid bbolt database: ${message}`);
+    this.name = 'BoltError';
+  }
+}
+
+/** An etcd backend database whose contents are not etcd's layout (etcd-snapshot.ts). */
+export class EtcdSnapshotError extends BulwarkError<'etcd-snapshot-invalid'> {
+  constructor(message: string) {
+    super('etcd-snapshot-invalid', `invalid etcd snapshot: ${message}`);
+    this.name = 'EtcdSnapshotError';
+  }
+}
+
+/** A snapshot restore that cannot proceed; the message says why and what to do (snapshot-restore.ts). */
+export class RestoreError extends BulwarkError<'restore'> {
+  constructor(message: string) {
+    super('restore', message);
+    this.name = 'RestoreError';
+  }
+}
+
+/** A streaming gateway request body that is not a sequence of JSON values (json-stream-splitter.ts). */
+export class JsonStreamError extends BulwarkError<'json-stream'> {
+  constructor(message: string) {
+    super('json-stream', message);
+    this.name = 'JsonStreamError';
+  }
+}

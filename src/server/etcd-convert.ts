@@ -124,7 +124,9 @@ export function deleteToPb(header: ResponseHeaderInit, r: DeleteRangeResult): De
 }
 
 export function txnToPb(header: ResponseHeaderInit, r: TxnResult): TxnResponseInit {
-  return { header, succeeded: r.succeeded, responses: r.responses.map((x) => responseOpToPb(header, x)) };
+  // etcd gives each sub-response a header holding only the revision.
+  const sub: ResponseHeaderInit = { revision: header.revision ?? 0 };
+  return { header, succeeded: r.succeeded, responses: r.responses.map((x) => responseOpToPb(sub, x)) };
 }
 
 function responseOpToPb(header: ResponseHeaderInit, r: ResponseOp): ResponseOpInit {

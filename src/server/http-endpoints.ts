@@ -66,7 +66,7 @@ export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; st
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (extra.gateway !== undefined && path.startsWith('/v3/') && (await extra.gateway(req, res))) return;
+    if (extra.gateway !== undefined && (path.startsWith('/v3/') || path.startsWith('/v3beta/')) && (await extra.gateway(req, res))) return;
     if (extra.raid !== undefined && path.startsWith('/raid') && (await extra.raid(req, res))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     switch (path) {

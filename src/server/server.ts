@@ -104,6 +104,8 @@ export class BulwarkServer {
       const url = new URL(u);
       const http = createHttpServer(handler);
       http.keepAliveTimeout = 30_000;
+      // Slow-loris bounds: headers within 10 s (etcd's gateway has no tighter rule to match).
+      http.headersTimeout = 10_000;
       const listener = createSharedListener({ onHttp2: (sock) => this.grpc.handleSocket(sock), http1: http });
       listener.maxConnections = CLIENT_CONNECTIONS_MAX;
       await new Promise<void>((resolve, reject) => {

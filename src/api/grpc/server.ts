@@ -37,11 +37,14 @@ export type BidiHandler<Req, Res> = (requests: AsyncIterable<Req>, call: ServerW
 
 type Kind = 'unary' | 'server-stream' | 'client-stream' | 'bidi';
 
+/** A method as `localMethod` returns it (the handler takes a request or an async iterable of them). */
+export type LocalMethod = MethodEntry;
+
 interface MethodEntry {
   readonly kind: Kind;
   readonly decode: Decode<unknown>;
   readonly encode: Encode<unknown>;
-  readonly handler: (arg: unknown, call: CallState) => unknown;
+  readonly handler: (arg: unknown, call: ServerWriter<unknown>) => unknown;
 }
 
 /** What a handler sees of its call. */
@@ -131,6 +134,14 @@ export class GrpcServer {
     return this.methods.has(path);
   }
 
+  /**
+   * A registered method for an in-process call (the JSON gateway calls the same handlers): its
+   * kind, codecs and handler. The caller provides the `call` object and maps errors with `toStatus`.
+   */
+  localMethod(path: string): LocalMethod | undefined {
+    return this.methods.get(path);
+  }
+
   /** Serves a socket that starts with the HTTP/2 preface (from listen() or the shared listener). */
   handleSocket(socket: Socket): void {
     this.http2.handleSocket(socket);
@@ -206,7 +217,7 @@ export class GrpcServer {
     call.begin(entry, endStream);
   }
 
-  /** @internal */
+  /** The status an error thrown by a handler reaches the client with (also for in-process calls). */
   toStatus(path: string, e: unknown): GrpcError {
     if (e instanceof GrpcError) return e;
     const mapped = this.options.mapError?.(e);

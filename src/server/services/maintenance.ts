@@ -10,7 +10,8 @@ import { nodeIdToBigInt, type NodeId } from '../../core/ids.js';
 import { GrpcError, Status, type GrpcServer } from '../../api/grpc/index.js';
 import { AlarmType, MaintenanceService, type AlarmMemberInit } from '../../api/proto/generated/etcdserverpb.js';
 import type { AlarmMember } from '../../kv/alarms.js';
-import { SNAPSHOT_CHUNK_BYTES } from '../../core/limits.js';
+import { BBOLT_PAGE_BYTES, ETCD_SNAPSHOT_CHUNK_BYTES } from '../../core/limits.js';
+import { etcdBoltImage } from '../etcd-snapshot.js';
 import { ETCD_COMPAT_VERSION } from '../../version.js';
 import { ServerError } from '../errors.js';
 import { memberIdArg, type MemberAdmin } from '../member-admin.js';
@@ -32,10 +33,12 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
       if (alarm === null) throw new ServerError('invalid-argument', `alarm type ${req.alarm}`);
       const member: NodeId | null = req.memberID === 0n ? null : memberIdArg(req.memberID);
       if (req.action === 1 && member === null) throw new ServerError('invalid-argument', 'activating an alarm needs a member id');
-      const res = await ctx.write({ type: 'alarm', action: req.action === 1 ? 'activate' : 'deactivate', member, alarm }, call);
-      return { header: ctx.header(res.revision), alarms: alarmsToPb(m.kv.alarmList()) };
+      await ctx.write({ type: 'alarm', action: req.action === 1 ? 'activate' : 'deactivate', member, alarm }, call);
+      return { alarms: alarmsToPb(m.kv.alarmList()) };
     }
-    return { header: ctx.header(), alarms: alarmsToPb(m.kv.alarmList()) };
+    // etcd's Alarm and Defragment responses carry no header.
+    await ctx.read(false, call);
+    return { alarms: alarmsToPb(m.kv.alarmList()) };
   });
   server.handle(MaintenanceService.Status, async () => {
     const st = m.status();
@@ -56,7 +59,7 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
   });
   server.handle(MaintenanceService.Defragment, async () => {
     m.kv.compactFully();
-    return { header: ctx.header() };
+    return {};
   });
   server.handle(MaintenanceService.Hash, async () => ({ header: ctx.header(), hash: m.kv.stateHash() }));
   server.handle(MaintenanceService.HashKV, async (req) => {
@@ -68,24 +71,33 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
     return { header: ctx.header() };
   });
   server.handle(MaintenanceService.Snapshot, async (_req, call) => {
-    // A point-in-time image of the whole state, then (as etcd does) the SHA-256 of what was sent.
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (const c of m.kv.snapshot().chunks()) {
-      chunks.push(c);
-      total += c.length;
-    }
+    // etcd's format: the backend as a bbolt file in 32 KiB messages (remaining_bytes counts the
+    // file still to come), then one message with the SHA-256 of the file, which
+    // `etcdctl snapshot restore` checks. Like etcd's, these messages carry no header.
+    const db = etcdBoltImage(m.kv.snapshotImage(), { pageSize: BBOLT_PAGE_BYTES });
     const sha = createHash('sha256');
     let sent = 0;
-    for (const c of chunks) {
-      for (let off = 0; off < c.length; off += SNAPSHOT_CHUNK_BYTES) {
-        const blob = c.subarray(off, Math.min(c.length, off + SNAPSHOT_CHUNK_BYTES));
-        sha.update(blob);
-        sent += blob.length;
-        await call.write({ header: ctx.header(), remainingBytes: total - sent + 32, blob });
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      const blob = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      sha.update(blob);
+      sent += blob.length;
+      await call.write({ remainingBytes: db.sizeBytes - sent, blob });
+    };
+    for (const page of db.pages()) {
+      for (let off = 0; off < page.length; ) {
+        const take = Math.min(page.length - off, ETCD_SNAPSHOT_CHUNK_BYTES - pendingBytes);
+        pending.push(page.subarray(off, off + take));
+        pendingBytes += take;
+        off += take;
+        if (pendingBytes === ETCD_SNAPSHOT_CHUNK_BYTES) await flush();
       }
     }
-    await call.write({ header: ctx.header(), remainingBytes: 0, blob: new Uint8Array(sha.digest()) });
+    if (pendingBytes > 0) await flush();
+    await call.write({ remainingBytes: 0, blob: new Uint8Array(sha.digest()) });
   });
   server.handle(MaintenanceService.Downgrade, async () => {
     throw new GrpcError(Status.UNIMPLEMENTED, 'bulwark: downgrade is not supported');

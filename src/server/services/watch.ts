@@ -74,6 +74,10 @@ export function registerWatch(server: GrpcServer, ctx: ServiceContext): void {
           });
         }
       }
+      // The client closed its side: as etcd's, the stream goes on sending until the client leaves.
+      if (failed === null && !call.cancelled) {
+        await new Promise<void>((resolve) => call.signal.addEventListener('abort', () => resolve(), { once: true }));
+      }
     } finally {
       stream.close();
     }
@@ -118,6 +122,7 @@ function toPb(ctx: ServiceContext, r: WatchResponse): WatchResponseInit {
     case 'progress':
       return { header, watchId };
     case 'canceled':
-      return { header, watchId, canceled: true, compactRevision: r.compactRevision, cancelReason: r.reason };
+      // etcd's cancellation for compaction carries no revision in its header.
+      return { header: r.compactRevision > 0 ? ctx.header(0) : header, watchId, canceled: true, compactRevision: r.compactRevision, cancelReason: r.reason };
   }
 }
