@@ -1,13 +1,16 @@
 /**
  * RAID benchmark: what a volume costs a write-ahead log, and how fast it rebuilds and scrubs.
  *
+ * 0. The write-ahead log itself (src/wal, bench/wal.ts's shape): appenders each append one record
+ *    and wait for its group commit, 256 B and 4 KiB records, 1, 16 and 256 appenders, on a plain
+ *    directory, RAID-1 over 2 directories and RAID-5 over 3, in alternating rounds.
  * 1. Sequential append + fsync, the WAL's pattern: each appender appends records to its own file
  *    and syncs after every record, for 256 B and 4 KiB records, with 1 and 16 appenders at once, on
  *    a plain directory, RAID-1 over 2 and 3 directories and RAID-5 over 3, all in the same run and
  *    on the same file system, so the ratios to the plain directory mean something on a busy machine.
  * 2. Rebuild and scrub rates (unthrottled) of RAID-1 and RAID-5 volumes holding --data-mib MiB.
  *
- *   node dist/bench/raid.js [--duration 2] [--rounds 3] [--data-mib 64] [--chunk 64KiB] [--dir /tmp] [--json]
+ *   node dist/bench/raid.js [--duration 2] [--rounds 3] [--data-mib 64] [--chunk 64KiB] [--dir /tmp] [--only wal,files,resync] [--json]
  *
  * Each append figure is the median of --rounds runs of --duration seconds, the targets interleaved.
  *
@@ -22,7 +25,9 @@ import type { Disk } from '../src/env/disk.js';
 import { NodeClock } from '../src/env/node/clock.js';
 import { NodeDisk } from '../src/env/node/disk.js';
 import { SeededRandom } from '../src/env/random.js';
+import { logIndex, term } from '../src/core/ids.js';
 import { openVolume, type RaidLevel, type RaidVolume } from '../src/storage/index.js';
+import { openWal } from '../src/wal/wal.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,9 +36,11 @@ const { values } = parseArgs({
     'data-mib': { type: 'string', default: '64' },
     chunk: { type: 'string', default: '65536' },
     dir: { type: 'string', default: tmpdir() },
+    only: { type: 'string', default: 'wal,files,resync' },
     json: { type: 'boolean', default: false },
   },
 });
+const sections = new Set(String(values.only).split(',').map((x) => x.trim()));
 const durationMs = Number(values.duration) * 1000;
 const rounds = Math.max(1, Number(values.rounds));
 const dataMiB = Number(values['data-mib']);
@@ -111,6 +118,75 @@ async function appendBench(t: Target, recordBytes: number, appenders: number): P
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The WAL's targets: a plain directory against the two levels a member would run. */
+const WAL_TARGETS: readonly Target[] = [TARGETS[0]!, TARGETS[1]!, TARGETS[3]!];
+const WAL_APPENDERS: readonly number[] = [1, 16, 256];
+
+interface WalResult {
+  readonly target: string;
+  readonly recordBytes: number;
+  readonly appenders: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  /** Records per WAL fsync: the WAL's group commit. */
+  readonly recordsPerFsync: number;
+  /** Records per volume flush (journal commit on every member); null on a plain directory. */
+  readonly recordsPerFlush: number | null;
+}
+
+/** bench/wal.ts's append loop, on `t`: each appender appends a record and awaits its sync. */
+async function walBench(t: Target, recordBytes: number, appenders: number): Promise<WalResult> {
+  const root = mkdtempSync(join(values.dir!, 'bulwark-raid-bench-'));
+  try {
+    const { disk, volume } = await open(t, root);
+    const { wal } = await openWal(disk);
+    const data = new SeededRandom(4).bytes(recordBytes);
+    const flushes0 = volume?.status().counters.flushes ?? 0;
+    let next = 1;
+    let done = 0;
+    const start = clock.nowMs();
+    const deadline = start + durationMs;
+    await Promise.all(
+      Array.from({ length: appenders }, async () => {
+        for (let n = 0; n < APPENDS_PER_APPENDER_MAX && clock.nowMs() < deadline; n++) {
+          wal.append([{ index: logIndex(next++), term: term(1), kind: 'normal', data }], false);
+          await wal.sync();
+          done++;
+        }
+      }),
+    );
+    const secs = (clock.nowMs() - start) / 1000;
+    const st = wal.stats();
+    const flushes = (volume?.status().counters.flushes ?? 0) - flushes0;
+    await wal.close();
+    await volume?.close();
+    return {
+      target: t.name, recordBytes, appenders,
+      recordsPerSec: done / secs, mbPerSec: (done * recordBytes) / secs / 1e6,
+      recordsPerFsync: done / Math.max(1, st.fsyncs),
+      recordsPerFlush: volume === null ? null : done / Math.max(1, flushes),
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Every WAL target `rounds` times, alternating, keeping each one's median round. */
+async function walCell(recordBytes: number, appenders: number): Promise<WalResult[]> {
+  const runs = new Map<string, WalResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const t of WAL_TARGETS) {
+      const r = await walBench(t, recordBytes, appenders);
+      runs.set(t.name, [...(runs.get(t.name) ?? []), r]);
+      if (!values.json) process.stderr.write(`  round ${round + 1}: WAL on ${t.name}, ${recordBytes} B x ${appenders}: ${r.recordsPerSec.toFixed(0)} records/s\n`);
+    }
+  }
+  return WAL_TARGETS.map((t) => {
+    const rs = [...runs.get(t.name)!].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+    return rs[Math.floor(rs.length / 2)]!;
+  });
 }
 
 interface ResyncResult {
@@ -199,33 +275,54 @@ async function fsyncCalibration(): Promise<{ oneFilePerSec: number; threeFilesPe
 
 async function main(): Promise<void> {
   const calibration = await fsyncCalibration();
+  const wals: WalResult[] = [];
+  if (sections.has('wal')) {
+    for (const recordBytes of [256, 4096]) for (const appenders of WAL_APPENDERS) wals.push(...(await walCell(recordBytes, appenders)));
+  }
   const appends: AppendResult[] = [];
-  for (const recordBytes of [256, 4096]) {
-    for (const appenders of [1, 16]) appends.push(...(await appendCell(recordBytes, appenders)));
+  if (sections.has('files')) {
+    for (const recordBytes of [256, 4096]) {
+      for (const appenders of [1, 16]) appends.push(...(await appendCell(recordBytes, appenders)));
+    }
   }
   const resyncs: ResyncResult[] = [];
-  for (const t of TARGETS.filter((x) => x.level !== 0)) resyncs.push(await resyncBench(t));
+  if (sections.has('resync')) for (const t of TARGETS.filter((x) => x.level !== 0)) resyncs.push(await resyncBench(t));
   if (values.json) {
-    process.stdout.write(JSON.stringify({ durationMs, chunkBytes, dataMiB, calibration, appends, resyncs }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ durationMs, chunkBytes, dataMiB, calibration, wals, appends, resyncs }, null, 2) + '\n');
     return;
   }
   const lines: string[] = [];
   lines.push(`fsync calibration: 256 B append + fdatasync, one file ${calibration.oneFilePerSec.toFixed(0)} rounds/s, three files in parallel ${calibration.threeFilesPerSec.toFixed(0)} rounds/s`);
-  lines.push('');
-  lines.push(`Append + fsync (median of ${rounds} interleaved runs of ${values.duration} s, chunk ${chunkBytes} B, one fsync per record)`);
-  lines.push('');
-  lines.push('| volume | record | appenders | appends/s | MB/s | p50 ms | p99 ms | vs plain |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of appends) {
-    const plain = appends.find((p) => p.target === TARGETS[0]!.name && p.recordBytes === r.recordBytes && p.appenders === r.appenders)!;
-    lines.push(`| ${r.target} | ${r.recordBytes} B | ${r.appenders} | ${r.appendsPerSec.toFixed(0)} | ${r.mbPerSec.toFixed(2)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.appendsPerSec / plain.appendsPerSec).toFixed(2)} |`);
+  if (wals.length > 0) {
+    lines.push('');
+    lines.push(`Write-ahead log append throughput (median of ${rounds} alternating runs of ${values.duration} s, chunk ${chunkBytes} B; each appender appends a record and awaits its sync)`);
+    lines.push('');
+    lines.push('| storage | record | appenders | records/s | MB/s | records/WAL fsync | records/volume flush | vs plain |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of wals) {
+      const plain = wals.find((p) => p.target === TARGETS[0]!.name && p.recordBytes === r.recordBytes && p.appenders === r.appenders)!;
+      lines.push(`| ${r.target} | ${r.recordBytes} B | ${r.appenders} | ${r.recordsPerSec.toFixed(0)} | ${r.mbPerSec.toFixed(2)} | ${r.recordsPerFsync.toFixed(1)} | ${r.recordsPerFlush === null ? '–' : r.recordsPerFlush.toFixed(1)} | ${(r.recordsPerSec / plain.recordsPerSec).toFixed(2)} |`);
+    }
   }
-  lines.push('');
-  lines.push(`Rebuild and scrub, unthrottled, ${dataMiB} MiB of data`);
-  lines.push('');
-  lines.push('| volume | rebuild MB/s (member bytes written) | scrub MB/s (member bytes read) |');
-  lines.push('|---|---:|---:|');
-  for (const r of resyncs) lines.push(`| ${r.target} | ${r.rebuildMBps.toFixed(1)} (${(r.rebuildMemberBytes / 1e6).toFixed(1)} MB) | ${r.scrubMBps.toFixed(1)} (${(r.scrubBytes / 1e6).toFixed(1)} MB) |`);
+  if (appends.length > 0) {
+    lines.push('');
+    lines.push(`Append + fsync (median of ${rounds} interleaved runs of ${values.duration} s, chunk ${chunkBytes} B, one fsync per record)`);
+    lines.push('');
+    lines.push('| volume | record | appenders | appends/s | MB/s | p50 ms | p99 ms | vs plain |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of appends) {
+      const plain = appends.find((p) => p.target === TARGETS[0]!.name && p.recordBytes === r.recordBytes && p.appenders === r.appenders)!;
+      lines.push(`| ${r.target} | ${r.recordBytes} B | ${r.appenders} | ${r.appendsPerSec.toFixed(0)} | ${r.mbPerSec.toFixed(2)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${(r.appendsPerSec / plain.appendsPerSec).toFixed(2)} |`);
+    }
+  }
+  if (resyncs.length > 0) {
+    lines.push('');
+    lines.push(`Rebuild and scrub, unthrottled, ${dataMiB} MiB of data`);
+    lines.push('');
+    lines.push('| volume | rebuild MB/s (member bytes written) | scrub MB/s (member bytes read) |');
+    lines.push('|---|---:|---:|');
+    for (const r of resyncs) lines.push(`| ${r.target} | ${r.rebuildMBps.toFixed(1)} (${(r.rebuildMemberBytes / 1e6).toFixed(1)} MB) | ${r.scrubMBps.toFixed(1)} (${(r.scrubBytes / 1e6).toFixed(1)} MB) |`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -18,37 +18,48 @@ import {
   createVolume,
   openVolume,
   probeMember,
-  type Activity,
   type RaidVolume,
   type Superblock,
 } from '../storage/index.js';
+import { liveOwner } from '../server/volume-owner.js';
 import { UsageError, type Command } from './command.js';
+import { activityText, formatBytes, parseBytes, progressReporter, scrubText, table } from './raid-format.js';
+import { RaidLiveError, endpointUrl, liveAdd, liveFail, liveRebuild, liveRemove, liveScrub, liveStatus, statusText } from './raid-live.js';
+
+export { formatBytes, parseBytes } from './raid-format.js';
 
 const USAGE = `bulwark raid <subcommand> [flags]
 
 RAID-1 (mirror) and RAID-5 (striped parity) volumes over directories; each directory may be its own
-disk or mount. A volume is given as its member directories, comma-separated (any order).
+disk or mount. A volume is given as its member directories, comma-separated (any order), or, while
+a member runs on it, as that member's client URL (--endpoint).
 
   bulwark raid create --level 5 [--chunk 64KiB] [--force] d1 d2 d3
-  bulwark raid status d1,d2,d3 [--json]
-  bulwark raid fail d1,d2,d3 <member>        take a member out (a directory or a slot number)
-  bulwark raid remove d1,d2,d3 <member>      empty the slot of a failed member
-  bulwark raid add d1,d2,d3 <new-dir> [--force] [--no-rebuild] [--rate 64MiB]
-  bulwark raid rebuild d1,d2,d3 [--rate 64MiB]
-  bulwark raid scrub d1,d2,d3 (--check | --repair) [--rate 32MiB]
+  bulwark raid status (d1,d2,d3 | --endpoint URL) [--json]
+  bulwark raid fail (d1,d2,d3 | --endpoint URL) <member>      take a member out (a directory or a slot number)
+  bulwark raid remove (d1,d2,d3 | --endpoint URL) <member>    empty the slot of a failed member
+  bulwark raid add (d1,d2,d3 | --endpoint URL) <new-dir> [--force] [--no-rebuild] [--rate 64MiB]
+  bulwark raid rebuild (d1,d2,d3 | --endpoint URL) [--rate 64MiB]
+  bulwark raid scrub (d1,d2,d3 | --endpoint URL) (--check | --repair) [--rate 32MiB]
 
-status only reads the superblocks, so it is safe while 'bulwark serve' runs on the volume. The other
-subcommands open the volume themselves and refuse while a live process has it open (--force to
-override). A running server does the same work itself: stale members are resynced on start, and its
-status and /metrics report the volume's health.
+A running member (bulwark serve --data-dir d1,d2,d3 --raid 5) holds its volume: the subcommands then
+act through the member's /raid endpoints on its client port. Give --endpoint, or give the
+directories: the superblocks name the process that holds the volume and its URL, and the command
+goes there by itself. A stopped member's volume is opened here directly. A live member rebuilds a
+new or stale member on its own, at once; its rebuilds and scrubs run in the member, and the command
+follows their progress until they end (--no-wait to return at once). Changes are accepted only from
+the member's own machine.
 
 Flags:
+  --endpoint <url>  a running member's client URL (e.g. http://127.0.0.1:2379)
   --level <1|5>     RAID level (create)
   --chunk <size>    chunk (stripe unit and checksum block) size, a power of two, 4KiB to 512KiB (create; default 64KiB)
   --rate <size>     throttle for rebuild and scrub, per second (as md's speed_limit_max)
   --check           scrub: count mismatches (md's mismatch_cnt) without changing anything
   --repair          scrub: rewrite what is wrong from redundancy
-  --force           create/add over a directory that is not blank; act on a volume a live process holds
+  --force           create/add over a directory that is not blank; open a volume here even though a live process holds it
+  --no-rebuild      add, offline: leave the new member pending (a live member rebuilds at once)
+  --no-wait         live: start the rebuild or scrub and return
   --json            status: print JSON`;
 
 const quietLogger: Logger = {
@@ -65,49 +76,11 @@ const quietLogger: Logger = {
   },
 };
 
-/** "64KiB", "64K", "1MiB", "1.5MB", "4096" → bytes. */
-export function parseBytes(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(text);
-  if (m === null) throw new UsageError(`${what}: cannot read '${text}' as a size (e.g. 64KiB, 1MiB)`);
-  const unit = m[2]!.toLowerCase();
-  const binary = m[3]!.toLowerCase().startsWith('i') || m[3] === '';
-  const base = binary ? 1024 : 1000;
-  const power = ['', 'k', 'm', 'g', 't'].indexOf(unit);
-  const n = Math.round(Number(m[1]) * base ** power);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what}: '${text}' is not a positive size`);
-  return n;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let u = 0;
-  let v = n;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
-}
-
 function memberDirs(arg: string | undefined, what: string): string[] {
   if (arg === undefined || arg.trim() === '') throw new UsageError(`${what}: give the member directories, comma-separated`);
   const dirs = arg.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => resolve(d));
   if (new Set(dirs).size !== dirs.length) throw new UsageError(`${what}: a directory is listed twice`);
   return dirs;
-}
-
-/** The pid in an owner string "pid@host" if that process is alive on this host. */
-function liveOwner(owner: string): number | null {
-  const m = /^(\d+)@(.+)$/.exec(owner);
-  if (m === null || m[2] !== hostname()) return null;
-  const pid = Number(m[1]);
-  if (pid === process.pid) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM' ? pid : null;
-  }
 }
 
 async function newestSuperblock(disks: readonly Disk[]): Promise<Superblock | null> {
@@ -119,72 +92,32 @@ async function newestSuperblock(disks: readonly Disk[]): Promise<Superblock | nu
   }
 }
 
-async function openForAdmin(dirs: readonly string[], force: boolean, resync: boolean): Promise<RaidVolume> {
+/** Where a subcommand acts: a live member's /raid endpoints, or the directories themselves. */
+type Target = { readonly type: 'live'; readonly url: string } | { readonly type: 'offline'; readonly dirs: string[] };
+
+/**
+ * --endpoint wins; otherwise a volume a live member holds is reached through that member (its URL
+ * is in the superblocks), unless --force; otherwise the directories are opened here.
+ */
+async function resolveTarget(endpoint: string | undefined, dirsArg: string | undefined, what: string, force: boolean): Promise<Target> {
+  if (endpoint !== undefined) return { type: 'live', url: endpointUrl(endpoint) };
+  const dirs = memberDirs(dirsArg, what);
+  if (force) return { type: 'offline', dirs };
+  const sb = await newestSuperblock(dirs.map((d) => new NodeDisk(d)));
+  const owner = sb === null || sb.clean ? null : liveOwner(sb.owner);
+  if (owner === null) return { type: 'offline', dirs };
+  if (owner.url === null) throw new Error(`the volume is open in process ${owner.pid} (${sb!.owner}); stop it first, or use --force`);
+  process.stderr.write(`The volume is open in process ${owner.pid}; asking it at ${owner.url}.\n`);
+  return { type: 'live', url: owner.url };
+}
+
+async function openForAdmin(dirs: readonly string[], resync: boolean): Promise<RaidVolume> {
   const disks = dirs.map((d) => new NodeDisk(d));
-  const sb = await newestSuperblock(disks);
-  if (sb !== null && !sb.clean && !force) {
-    const pid = liveOwner(sb.owner);
-    if (pid !== null) throw new Error(`the volume is open in process ${pid} (${sb.owner}); stop it first, or use --force`);
-  }
   return openVolume({ members: disks, clock: new NodeClock(), logger: quietLogger, resync, owner: `${process.pid}@${hostname()}` });
 }
 
-/** A progress bar on a terminal; a line per 10% otherwise. */
-function progressReporter(label: string, clock: NodeClock): { update: (done: number, total: number) => void; finish: () => void } {
-  const tty = process.stderr.isTTY === true;
-  const start = clock.nowMs();
-  let lastTenth = -1;
-  let lastDrawMs = -Infinity;
-  const line = (done: number, total: number): string => {
-    const frac = total === 0 ? 1 : Math.min(1, done / total);
-    const width = 30;
-    const filled = Math.round(frac * width);
-    const secs = Math.max(0.001, (clock.nowMs() - start) / 1000);
-    const rate = done / secs;
-    const eta = rate > 0 ? Math.max(0, (total - done) / rate) : 0;
-    return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(1).padStart(5)}%  ${formatBytes(done)} of ${formatBytes(total)}  ${formatBytes(Math.round(rate))}/s  ETA ${Math.ceil(eta)}s`;
-  };
-  return {
-    update(done, total) {
-      if (tty) {
-        if (clock.nowMs() - lastDrawMs < 100 && done < total) return;
-        lastDrawMs = clock.nowMs();
-        process.stderr.write(`\r${line(done, total)}`);
-        return;
-      }
-      const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
-      if (tenth > lastTenth) {
-        lastTenth = tenth;
-        process.stderr.write(`${line(done, total)}\n`);
-      }
-    },
-    finish() {
-      if (tty) process.stderr.write('\n');
-    },
-  };
-}
-
-function activityText(a: Activity): string {
-  switch (a.type) {
-    case 'idle':
-      return 'idle';
-    case 'rebuild':
-      return `rebuilding member ${a.member}: ${pct(a.doneBytes, a.totalBytes)} (${formatBytes(a.doneBytes)} of ${formatBytes(a.totalBytes)})`;
-    case 'scrub':
-      return `scrub (${a.mode}): ${pct(a.doneBytes, a.totalBytes)} (${formatBytes(a.doneBytes)} of ${formatBytes(a.totalBytes)}), ${a.mismatches} mismatches so far`;
-  }
-}
-
-function pct(done: number, total: number): string {
-  return `${total === 0 ? 100 : Math.floor((done / total) * 1000) / 10}%`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
-}
-
-async function status(dirs: readonly string[], json: boolean): Promise<number> {
+/** Status from the superblocks alone (safe while a member runs, but only as fresh as they are). */
+async function offlineStatus(dirs: readonly string[], json: boolean): Promise<number> {
   const disks = dirs.map((d) => new NodeDisk(d));
   const probes = await Promise.all(disks.map(probeMember));
   const asm = assemble(probes);
@@ -192,8 +125,8 @@ async function status(dirs: readonly string[], json: boolean): Promise<number> {
   const failed = asm.slots.filter((s) => s.state === 'active').length < (sb.level === 5 ? sb.memberCount - 1 : 1);
   const degraded = asm.slots.some((s) => s.state !== 'active');
   const health = failed ? 'FAILED' : degraded ? 'degraded' : 'clean';
-  const pidOwner = sb.clean ? null : liveOwner(sb.owner);
-  const openState = sb.clean ? 'closed cleanly' : pidOwner !== null ? `open in process ${pidOwner}` : 'not closed cleanly (the journal is replayed on the next open)';
+  const owner = sb.clean ? null : liveOwner(sb.owner);
+  const openState = sb.clean ? 'closed cleanly' : owner !== null ? `open in process ${owner.pid}` : 'not closed cleanly (the journal is replayed on the next open)';
   if (json) {
     const out = {
       arrayId: sb.arrayId, level: sb.level, memberCount: sb.memberCount, chunkBytes: sb.chunkBytes, generation: sb.generation,
@@ -208,8 +141,7 @@ async function status(dirs: readonly string[], json: boolean): Promise<number> {
   lines.push(`Volume ${sb.arrayId}: RAID-${sb.level}, ${sb.memberCount} members, chunk ${formatBytes(sb.chunkBytes)}, generation ${sb.generation}`);
   lines.push(`State:    ${health}, ${openState}`);
   lines.push(`Activity: ${activityText(sb.activity)}`);
-  const ls = sb.lastScrub;
-  lines.push(`Scrub:    ${ls === null ? 'never' : `${ls.mode} finished ${new Date(ls.finishedWallMs).toISOString()}: ${formatBytes(ls.checkedBytes)} read, ${ls.mismatches} mismatches, ${ls.repaired} repaired, ${ls.lost} lost`}`);
+  lines.push(`Scrub:    ${scrubText(sb.lastScrub)}`);
   lines.push('');
   const rows = [['#', 'DIRECTORY', 'STATE', 'GEN', 'READ-ERR', 'WRITE-ERR', 'CSUM-ERR', 'REPAIRED', 'NOTE']];
   asm.slots.forEach((s, i) => {
@@ -262,15 +194,41 @@ async function runRebuild(v: RaidVolume, rate: number | undefined): Promise<numb
   return 0;
 }
 
+/** Splits positionals into the volume (directories, absent with --endpoint) and the operation's arguments. */
+function split(positionals: readonly string[], endpoint: string | undefined, args: number, what: string): { dirs: string | undefined; rest: string[] } {
+  const volumeArgs = endpoint === undefined ? 1 : 0;
+  if (positionals.length > volumeArgs + args) throw new UsageError(`${what}: unexpected ${positionals.slice(volumeArgs + args).join(' ')}${endpoint !== undefined ? ' (with --endpoint, give no directories)' : ''}`);
+  return { dirs: endpoint === undefined ? positionals[0] : undefined, rest: positionals.slice(volumeArgs) };
+}
+
+async function status(target: Target, json: boolean): Promise<number> {
+  if (target.type === 'offline') return offlineStatus(target.dirs, json);
+  const st = await liveStatus(target.url);
+  if (json) {
+    const out = { ...st, live: true, members: st.members.map((m) => ({ ...m, directory: m.name })) };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  } else {
+    process.stdout.write(statusText(st, target.url) + '\n');
+  }
+  return st.health === 'failed' ? 2 : 0;
+}
+
+/** A member for the live path: a slot number, or a directory made absolute here. */
+function memberSpec(spec: string | undefined): string {
+  if (spec === undefined) throw new UsageError('name the member: a slot number or its directory');
+  return /^\d+$/.test(spec) ? spec : resolve(spec);
+}
+
 export const raidCommand: Command = {
   name: 'raid',
-  summary: 'create, inspect, fail, replace, rebuild and scrub RAID-1/RAID-5 volumes over directories',
+  summary: 'create, inspect, fail, replace, rebuild and scrub RAID-1/RAID-5 volumes over directories (or on a running member)',
   usage: USAGE,
   async run(argv) {
-    const [sub, ...rest] = argv;
+    const [sub, ...restArgs] = argv;
     const { values, positionals } = parseArgs({
-      args: rest,
+      args: restArgs,
       options: {
+        endpoint: { type: 'string' },
         level: { type: 'string' },
         chunk: { type: 'string' },
         rate: { type: 'string' },
@@ -279,13 +237,17 @@ export const raidCommand: Command = {
         force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'no-rebuild': { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
       },
       allowPositionals: true,
       strict: true,
     });
     const rate = values.rate === undefined ? undefined : parseBytes(values.rate, '--rate');
+    const endpoint = values.endpoint;
+    const live = { wait: !values['no-wait'], rate };
     switch (sub) {
       case 'create': {
+        if (endpoint !== undefined) throw new UsageError('create works on directories; --endpoint does not apply');
         const level = Number(values.level);
         if (level !== 1 && level !== 5) throw new UsageError(`--level must be 1 or 5, got ${values.level ?? '(none)'}`);
         const dirs = memberDirs(positionals.join(','), 'create');
@@ -300,27 +262,42 @@ export const raidCommand: Command = {
         process.stdout.write(`Created RAID-${level} volume ${id} over ${dirs.length} members, chunk ${formatBytes(chunkBytes)}:\n${dirs.map((d, i) => `  ${i}  ${d}`).join('\n')}\nUse it: bulwark serve --data-dir ${dirs.join(',')} --raid ${level}\n`);
         return 0;
       }
-      case 'status':
-        return status(memberDirs(positionals[0], 'status'), values.json);
+      case 'status': {
+        const { dirs } = split(positionals, endpoint, 0, 'status');
+        const target = await resolveTarget(endpoint, dirs, 'status', values.force);
+        try {
+          return await status(target, values.json);
+        } catch (e) {
+          // The member named in the superblocks does not answer: show what the superblocks say.
+          if (endpoint !== undefined || dirs === undefined || !(e instanceof RaidLiveError)) throw e;
+          process.stderr.write(`${e.message}; showing the superblocks instead.\n`);
+          return offlineStatus(memberDirs(dirs, 'status'), values.json);
+        }
+      }
       case 'fail':
-        return withVolume(await openForAdmin(memberDirs(positionals[0], 'fail'), values.force, false), async (v) => {
-          const i = memberIndex(v, positionals[1]);
-          await v.failMember(i, 'failed by operator (bulwark raid fail)');
-          process.stdout.write(`Member ${i} failed; the volume is ${v.health}. Replace it with 'bulwark raid remove' and 'bulwark raid add'.\n`);
+      case 'remove': {
+        const { dirs, rest } = split(positionals, endpoint, 1, sub);
+        const target = await resolveTarget(endpoint, dirs, sub, values.force);
+        if (target.type === 'live') return sub === 'fail' ? liveFail(target.url, memberSpec(rest[0])) : liveRemove(target.url, memberSpec(rest[0]));
+        return withVolume(await openForAdmin(target.dirs, false), async (v) => {
+          const i = memberIndex(v, rest[0]);
+          if (sub === 'fail') {
+            await v.failMember(i, 'failed by operator (bulwark raid fail)');
+            process.stdout.write(`Member ${i} failed; the volume is ${v.health}. Replace it with 'bulwark raid remove' and 'bulwark raid add'.\n`);
+          } else {
+            await v.removeMember(i);
+            process.stdout.write(`Slot ${i} is empty; add a new directory with 'bulwark raid add'.\n`);
+          }
           return 0;
         });
-      case 'remove':
-        return withVolume(await openForAdmin(memberDirs(positionals[0], 'remove'), values.force, false), async (v) => {
-          const i = memberIndex(v, positionals[1]);
-          await v.removeMember(i);
-          process.stdout.write(`Slot ${i} is empty; add a new directory with 'bulwark raid add'.\n`);
-          return 0;
-        });
+      }
       case 'add': {
-        const dirs = memberDirs(positionals[0], 'add');
-        if (positionals[1] === undefined) throw new UsageError('add: give the new member directory');
-        const fresh = resolve(positionals[1]);
-        return withVolume(await openForAdmin(dirs, values.force, false), async (v) => {
+        const { dirs, rest } = split(positionals, endpoint, 1, 'add');
+        if (rest[0] === undefined) throw new UsageError('add: give the new member directory');
+        const fresh = resolve(rest[0]);
+        const target = await resolveTarget(endpoint, dirs, 'add', values.force);
+        if (target.type === 'live') return liveAdd(target.url, fresh, values.force, live);
+        return withVolume(await openForAdmin(target.dirs, false), async (v) => {
           const disk = new NodeDisk(fresh);
           await disk.mkdir('.');
           const slot = await v.addMember(disk, { force: values.force });
@@ -333,12 +310,19 @@ export const raidCommand: Command = {
           return runRebuild(v, rate);
         });
       }
-      case 'rebuild':
-        return withVolume(await openForAdmin(memberDirs(positionals[0], 'rebuild'), values.force, true), (v) => runRebuild(v, rate));
+      case 'rebuild': {
+        const { dirs } = split(positionals, endpoint, 0, 'rebuild');
+        const target = await resolveTarget(endpoint, dirs, 'rebuild', values.force);
+        if (target.type === 'live') return liveRebuild(target.url, live);
+        return withVolume(await openForAdmin(target.dirs, true), (v) => runRebuild(v, rate));
+      }
       case 'scrub': {
         if (values.check === values.repair) throw new UsageError('scrub: give exactly one of --check or --repair');
         const mode = values.check ? 'check' : 'repair';
-        return withVolume(await openForAdmin(memberDirs(positionals[0], 'scrub'), values.force, false), async (v) => {
+        const { dirs } = split(positionals, endpoint, 0, 'scrub');
+        const target = await resolveTarget(endpoint, dirs, 'scrub', values.force);
+        if (target.type === 'live') return liveScrub(target.url, mode, live);
+        return withVolume(await openForAdmin(target.dirs, false), async (v) => {
           const clock = new NodeClock();
           const bar = progressReporter(`scrub (${mode})`, clock);
           const r = await v.scrub({ mode, ...(rate === undefined ? {} : { bytesPerSecMax: rate }), onProgress: bar.update });

@@ -7,6 +7,7 @@ import { parseFailpoints } from '../server/failpoints.js';
 import { BulwarkServer } from '../server/server.js';
 import { etcdApiExtension } from '../server/etcd-api.js';
 import { openDataDisk } from '../server/data-disk.js';
+import { isRaidError } from '../storage/index.js';
 import { UsageError, type Command } from './command.js';
 
 export const serveCommand: Command = {
@@ -25,7 +26,6 @@ export const serveCommand: Command = {
     }
     const logger = new JsonLogger({ level: config.logLevel, fields: { member: config.name } });
     const env = { clock: new NodeClock(), random: nodeRandom(), logger };
-    const data = await openDataDisk(config, env);
     let exiting = false;
     const exit = (code: number): void => {
       if (exiting) return;
@@ -33,6 +33,22 @@ export const serveCommand: Command = {
       // Give the log line a moment to reach stderr, then go: recovery starts from disk.
       setTimeout(() => process.exit(code), 50);
     };
+    let data;
+    try {
+      data = await openDataDisk(config, env, {
+        onFailed: (reason) => {
+          logger.error('fatal: the RAID volume failed; exiting', { reason });
+          exit(1);
+        },
+      });
+    } catch (e) {
+      // A volume that cannot be assembled (too few members in sync): the operator must act.
+      if (isRaidError(e)) {
+        process.stderr.write(`bulwark serve: ${errorMessage(e)}\n`);
+        return 1;
+      }
+      throw e;
+    }
     let server: BulwarkServer;
     try {
       server = await BulwarkServer.start({
@@ -41,6 +57,8 @@ export const serveCommand: Command = {
         disk: data.disk,
         storageStatus: () => data.status(),
         storageMetrics: () => data.metrics(),
+        storageErrors: () => data.errors(),
+        storageAdmin: data.admin,
         failpoints,
         extend: etcdApiExtension({ maxRequestBytes: config.maxRequestBytes }),
         onFatal: (reason, error) => {
@@ -49,6 +67,8 @@ export const serveCommand: Command = {
         },
       });
     } catch (e) {
+      // The member did not start: let go of the data (a volume's monitor would keep the process alive).
+      await data.close().catch(() => undefined);
       if (e instanceof ConfigError) throw new UsageError(e.message);
       const code = (e as { code?: unknown }).code;
       if (typeof code === 'string' && code.startsWith('data-dir')) {

@@ -15,6 +15,9 @@ import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
 import { STORAGE_PLANTED_BUGS } from '../sim/wal-storage.js';
 
+const SIM_STORAGE_FLAGS = ['wal', 'memory', 'raid1', 'raid5'] as const;
+type SimStorageFlag = (typeof SIM_STORAGE_FLAGS)[number];
+
 const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
 
 Usage:
@@ -26,7 +29,9 @@ Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
   --profile NAME                   lean the swarm toward one kind of trouble: ${PROFILES.join(', ')} (default swarm)
-  --storage wal|memory             members' storage: the write-ahead log over a simulated disk (default), or in memory
+  --storage wal|memory|raid1|raid5 members' storage: the write-ahead log over a simulated disk (default), in memory, or the
+                                   write-ahead log on a RAID-1/RAID-5 volume over several disks, one of them faulty
+                                   (lost and replaced live, rotting, tearing)
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -71,8 +76,8 @@ export const simCommand: Command = {
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
     const profile = values.profile as Profile;
     if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
-    const storage = values.storage ?? null;
-    if (storage !== null && storage !== 'wal' && storage !== 'memory') throw new UsageError('--storage must be wal or memory');
+    const storage = SIM_STORAGE_FLAGS.find((x) => x === values.storage) ?? null;
+    if (values.storage !== undefined && storage === null) throw new UsageError(`--storage must be one of ${SIM_STORAGE_FLAGS.join(', ')}`);
     const common: Common = { consensus, plantedBug, profile, storage };
     if (values.seed !== undefined) {
       const seed = parseSeed(values.seed, '--seed');
@@ -90,7 +95,7 @@ interface Common {
   readonly consensus: ConsensusKind;
   readonly plantedBug: string | null;
   readonly profile: Profile;
-  readonly storage: 'wal' | 'memory' | null;
+  readonly storage: SimStorageFlag | null;
 }
 
 function parseSeed(text: string, flag: string): number {
@@ -105,8 +110,11 @@ function reproduce(seed: number, c: Common): string {
 async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
   const t0 = performance.now();
   const storage = c.storage;
-  const tweak = storage === null ? undefined : (p: SimParams): SimParams => ({ ...p, storage: { ...p.storage, kind: storage } });
-  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, ...(tweak === undefined ? {} : { tweak }) });
+  // wal and memory choose the kind of one disk's storage; raid1 and raid5 put the log on a volume.
+  const raid = storage === 'raid1' ? 1 : storage === 'raid5' ? 5 : null;
+  const kind = storage === 'wal' || storage === 'memory' ? storage : null;
+  const tweak = kind === null ? undefined : (p: SimParams): SimParams => ({ ...p, storage: { ...p.storage, kind } });
+  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, ...(tweak === undefined ? {} : { tweak }), ...(raid === null ? {} : { storage: raid }) });
   return { result, wallMs: performance.now() - t0 };
 }
 
@@ -118,11 +126,12 @@ function summaryLine(r: SimResult, wallMs: number): string {
 function report(r: SimResult, wallMs: number, c: Common): string {
   const s = r.stats;
   const lines = [
-    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
+    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
     `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts, ${s.diskFaults} disk faults; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
+    ...(s.raid === null ? [] : [`  raid: ${s.raid.disksLost} disks lost, ${s.raid.disksReplaced} replaced, ${s.raid.rebuilds} members rebuilt, ${s.raid.rotInjected} bit rots injected, ${s.raid.diskFaults} disk faults; ${s.raid.checksumErrors} checksum errors, ${s.raid.repairedChunks} chunks repaired, ${s.raid.reconstructedStripes} stripes reconstructed; ${s.raid.opens} volume opens`]),
     `  liveness: ${s.livenessMs === null ? 'no write committed after healing' : `a write committed ${s.livenessMs} ms after healing`}`,
     ...(s.linearizabilityUnknown !== null ? [`  linearizability: undecided (${s.linearizabilityUnknown})`] : []),
     `  trace hash ${r.traceHash.toString(16).padStart(8, '0')}`,
@@ -174,7 +183,7 @@ async function sweep(from: number, count: number, c: Common, o: { json: boolean;
   const failures: SimResult[] = [];
   const results: object[] = [];
   const tty = process.stderr.isTTY === true;
-  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
+  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
   for (let i = 0; i < count; i++) {
     const seed = from + i;
     const { result, wallMs } = await timed(seed, c);

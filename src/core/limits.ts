@@ -623,3 +623,18 @@ export const CLIENT_STREAM_SILENCE_MS_MAX = 4000;
 assert(CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT < CLIENT_CALL_TIMEOUT_MS_DEFAULT, 'a call outlives one stuck attempt');
 assert(CLIENT_STREAM_PROBE_INTERVAL_MS < CLIENT_STREAM_SILENCE_MS_MAX, 'a probe has time to be answered');
 assert(CLIENT_SESSION_INFLIGHT_MAX < SESSION_RESPONSES_MAX, 'a client never has more writes in flight than the server keeps responses for');
+
+// ---------------------------------------------------------------------------------------------
+// RAID in a running member (src/server/raid-*.ts, `bulwark raid --endpoint`, the simulator's volumes).
+
+/** A failed member's reason is cut to this many characters in etcd's Status `errors` and the dashboard. */
+export const RAID_STATUS_REASON_CHARS_MAX = 160;
+/** How often `bulwark raid` asks a live member how its rebuild or scrub is going. */
+export const RAID_ADMIN_POLL_INTERVAL_MS = 500;
+/** How long `bulwark raid` waits for one answer of a live member's /raid endpoints. */
+export const RAID_ADMIN_REQUEST_TIMEOUT_MS = 10_000;
+/** Chunk of the simulator's volumes: the smallest, so a small write-ahead log spans many stripes. */
+export const SIM_RAID_CHUNK_BYTES = RAID_CHUNK_BYTES_MIN;
+
+assert(RAID_ADMIN_POLL_INTERVAL_MS <= RAID_PROBE_INTERVAL_MS, 'the CLI sees each probe of a live volume');
+assert(RAID_ADMIN_REQUEST_TIMEOUT_MS >= 10 * RAID_ADMIN_POLL_INTERVAL_MS, 'a slow answer does not look like a dead member');

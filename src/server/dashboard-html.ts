@@ -91,7 +91,16 @@ function card(url, s) {
   html += row("uptime", Math.round(s.uptimeS) + " s");
   if (s.storage && s.storage.volume) {
     const v = s.storage.volume;
-    html += row("RAID-" + esc(v.level), '<span class="' + (v.degraded ? "warn" : "ok") + '">' + esc(v.state) + "</span>" + (v.rebuildProgress != null ? '<div class="bar"><div style="width:' + (100 * v.rebuildProgress).toFixed(1) + '%"></div></div>' : ""));
+    const cls = v.state === "failed" ? "bad" : v.degraded ? "warn" : "ok";
+    const bar = (f) => '<div class="bar"><div style="width:' + (100 * f).toFixed(1) + '%"></div></div>';
+    let raid = '<span class="' + cls + '">' + esc(v.state) + "</span>" + (v.problems ? ': <span class="' + cls + '">' + esc(v.problems) + "</span>" : "");
+    if (v.rebuildProgress != null) raid += "<br>rebuilding " + (100 * v.rebuildProgress).toFixed(1) + "%" + bar(v.rebuildProgress);
+    if (v.scrubProgress != null) raid += "<br>scrub (" + esc(v.activity.mode) + ") " + (100 * v.scrubProgress).toFixed(1) + "%" + bar(v.scrubProgress);
+    html += row("RAID-" + esc(v.level), raid);
+    html += row("disks", (v.members || []).map((d) => '<span class="' + (d.state === "active" ? "ok" : d.state === "rebuilding" ? "warn" : "bad") + '" title="' + esc(d.name || "empty slot") + '">' + esc(d.index) + ":" + esc(d.state) + "</span>").join(" "));
+    const c = v.counters || {};
+    if (c.checksumErrors || c.repairedChunks || c.lostStripes) html += row("disk errors", esc(c.checksumErrors) + " checksum, " + esc(c.repairedChunks) + " repaired" + (c.lostStripes ? ', <span class="bad">' + esc(c.lostStripes) + " stripes lost</span>" : ""));
+    if (v.lastScrub) html += row("last scrub", esc(v.lastScrub.mode) + ", " + esc(v.lastScrub.mismatches) + " mismatches, " + new Date(v.lastScrub.finishedWallMs).toLocaleString());
   }
   for (const a of s.alarms || []) html += row("alarm", '<span class="alarm">' + esc(a.alarm) + " on " + esc(a.memberId) + "</span>");
   if (isLeader && r.progress) {
@@ -113,6 +122,8 @@ async function poll() {
     const prev = known.get(u), cur = results[i];
     if (prev && !cur) note(u + " stopped answering");
     if (!prev && cur && prev !== undefined) note(u + " is answering");
+    const pv = prev && prev.storage && prev.storage.volume, cv = cur && cur.storage && cur.storage.volume;
+    if (pv && cv && pv.state !== cv.state) note(u + " RAID volume " + cv.state + (cv.problems ? ": " + cv.problems : ""));
     known.set(u, cur);
     if (cur) for (const m of cur.cluster.members) for (const c of m.clientUrls) if (!known.has(c)) known.set(c, undefined);
   });

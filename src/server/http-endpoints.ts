@@ -19,7 +19,7 @@ interface Check {
 
 const HEALTH_READ_TIMEOUT_MS = 2000;
 
-export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; status?: () => unknown; metrics?: () => string } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; status?: () => unknown; metrics?: () => string; raid?: HttpHandler } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const serializableRead: Check = {
     name: 'serializable_read',
     async run() {
@@ -67,6 +67,7 @@ export function httpEndpoints(member: Member, extra: { gateway?: HttpHandler; st
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     if (extra.gateway !== undefined && (path.startsWith('/v3/') || path.startsWith('/v3beta/')) && (await extra.gateway(req, res))) return;
+    if (extra.raid !== undefined && path.startsWith('/raid') && (await extra.raid(req, res))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     switch (path) {
       case '/metrics':

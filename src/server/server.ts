@@ -38,6 +38,10 @@ export interface ServerOptions {
   readonly storageStatus?: () => unknown;
   /** Extra Prometheus text for /metrics (a RAID volume's metrics). */
   readonly storageMetrics?: () => string;
+  /** Storage trouble for etcd's Status `errors` (a degraded RAID volume). */
+  readonly storageErrors?: () => readonly string[];
+  /** The RAID volume's admin endpoints (/raid/...) on the client port. */
+  readonly storageAdmin?: HttpHandler;
   /** Registers more gRPC services and an HTTP gateway (the full etcd API). */
   readonly extend?: (s: { grpc: GrpcServer; ctx: ServiceContext; admin: MemberAdmin }) => { gateway?: HttpHandler } | void;
 }
@@ -82,7 +86,7 @@ export class BulwarkServer {
 
   private async serve(): Promise<void> {
     const { member, o } = this;
-    const ctx = new ServiceContext(member);
+    const ctx = new ServiceContext(member, o.storageErrors);
     const admin = new MemberAdmin(member, { token: o.config.initialClusterToken, clock: o.env.clock });
     registerLeasePeerRpcs(member);
     registerKv(this.grpc, ctx);
@@ -100,6 +104,7 @@ export class BulwarkServer {
       ...(ext.gateway === undefined ? {} : { gateway: ext.gateway }),
       status: () => this.statusJson(),
       ...(o.storageMetrics === undefined ? {} : { metrics: o.storageMetrics }),
+      ...(o.storageAdmin === undefined ? {} : { raid: o.storageAdmin }),
     });
     for (const u of o.config.listenClientUrls) {
       const url = new URL(u);

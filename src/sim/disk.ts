@@ -287,6 +287,11 @@ export class SimDisk implements Disk {
     return d.read(0, d.size);
   }
 
+  /** The files the current namespace holds, with their sizes (a nemesis picks one to damage). */
+  files(): { readonly path: string; readonly sizeBytes: number }[] {
+    return [...this.names].map(([path, id]) => ({ path, sizeBytes: this.inodes.get(id)!.volatile.size })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Disk: as seen by the current process. A process that outlives a crash() must not touch the
   // disk again; give each incarnation its own mount() so its late calls never complete.

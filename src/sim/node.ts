@@ -18,6 +18,8 @@ import { MemoryLogStore, MemoryMedium, MemorySnapshotStore, type IoScheduler } f
 import { NO_DISK_FAULTS, SimDisk, type SimDiskOptions } from './disk.js';
 import type { StorageParams } from './params.js';
 import { isStoragePlantedBug, openSimStorage, type UnacknowledgedOps } from './wal-storage.js';
+import { SimRaidDevice } from './raid-device.js';
+import type { SimStorageDevice } from './storage-device.js';
 import { SimTransport, type SimNetwork } from './network.js';
 import { exponential } from './random-util.js';
 import { SimClock } from './sim-clock.js';
@@ -114,8 +116,8 @@ export class SimNode {
   readonly id: NodeId;
   /** What survives crashes. */
   readonly medium = new MemoryMedium();
-  /** The member's disk when it runs the write-ahead log; it outlives crashes, like the medium. */
-  readonly disk: SimDisk | null;
+  /** The member's disk (or RAID volume) when it runs the write-ahead log; it outlives crashes, like the medium. */
+  readonly disk: SimStorageDevice | null;
   private inc: Incarnation | null = null;
   private incarnations = 0;
   private params: NodeParams;
@@ -132,6 +134,21 @@ export class SimNode {
       return;
     }
     const random = o.random.fork();
+    if (storage.raid !== undefined) {
+      this.disk = new SimRaidDevice({
+        name: `node ${o.id.slice(-2)}`,
+        loop: o.loop,
+        random,
+        raid: storage.raid,
+        sectorBytes: storage.sectorBytes,
+        faultIntensity: storage.faultIntensity,
+        syncFailRate: o.params.syncFailRate,
+        schedule: (fn) => o.loop.schedule(this.params.diskLatencyMsMin + exponential(random, this.params.diskLatencyMsMean), `disk ${o.id.slice(-2)}`, fn),
+        onSync: () => this.maybeCrashInSync(random),
+        logger: o.logger.child({ node: o.id.slice(-2) }),
+      });
+      return;
+    }
     const faults = o.diskFaults?.faults ?? NO_DISK_FAULTS;
     this.disk = new SimDisk({
       name: `disk ${o.id.slice(-2)}`,
@@ -211,7 +228,7 @@ export class SimNode {
   }
 
   /** The write-ahead log and snapshot store over the member's SimDisk, recovered from what it holds. */
-  private async openWalStorage(disk: SimDisk, label: string): Promise<OpenedStores | null> {
+  private async openWalStorage(disk: SimStorageDevice, label: string): Promise<OpenedStores | null> {
     const bug = this.o.plantedBug;
     try {
       const st = await openSimStorage({
@@ -225,6 +242,8 @@ export class SimNode {
         logger: this.o.logger.child({ node: label }),
       });
       if (st.lostAcknowledged !== null) this.o.observer.onLostAcknowledged?.(this, st.lostAcknowledged);
+      const leaked = disk.checkRecovery?.(st.report) ?? null;
+      if (leaked !== null) this.o.observer.onLostAcknowledged?.(this, leaked);
       return { logStore: st.logStore, snapshotStore: st.snapshotStore, durable: { ...st.durable, initialConfig: this.o.initialConfig }, unacknowledged: st.unacknowledged };
     } catch (e) {
       // The disk failed while recovering (a fatal write): the process exits; it is restarted later.

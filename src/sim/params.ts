@@ -21,6 +21,20 @@ export interface StorageParams {
   readonly sectorBytes: 512 | 4096;
   /** Disk faults, kept within the fault atlas (src/sim/fault-atlas.ts). */
   readonly faultIntensity: FaultIntensity;
+  /** Each member's data on a RAID volume over several SimDisks (src/sim/raid-device.ts); absent: one SimDisk. */
+  readonly raid?: SimRaidParams;
+}
+
+/** A member's RAID volume in the simulator: its shape and its member-disk nemesis. */
+export interface SimRaidParams {
+  readonly level: 1 | 5;
+  /** SimDisks in each volume. */
+  readonly disks: number;
+  readonly chunkBytes: number;
+  /** Mean virtual time between member-disk actions (a disk lost, bit rot); Infinity: none. */
+  readonly actionMsMean: number;
+  /** Mean virtual time from a disk's loss to its replacement (added live, rebuilt online). */
+  readonly replaceMsMean: number;
 }
 
 export interface FaultParams {
@@ -165,6 +179,12 @@ export function describeParams(p: SimParams): string {
     p.storage.kind === 'memory'
       ? 'storage: in memory'
       : `storage: write-ahead log, ${p.storage.segmentBytes / 1024} KiB segments, ${p.storage.sectorBytes} B sectors, disk faults ${p.storage.faultIntensity} (within the fault atlas)`,
+    ...(p.storage.raid === undefined || p.storage.kind === 'memory' ? [] : [describeRaid(p.storage.raid)]),
     `safety phase ${p.safetyMs} ms, liveness bound ${p.livenessBoundMs} ms (virtual)`,
   ].join('\n');
+}
+
+function describeRaid(r: SimRaidParams): string {
+  const nemesis = Number.isFinite(r.actionMsMean) ? `a disk lost or rotting every exp(${r.actionMsMean}) ms, replaced after exp(${r.replaceMsMean}) ms` : 'no disk lost';
+  return `raid: RAID-${r.level} over ${r.disks} disks per member, chunk ${r.chunkBytes / 1024} KiB; faults on one disk per volume; ${nemesis}`;
 }

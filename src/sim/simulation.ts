@@ -23,6 +23,7 @@ import { deriveParams, type SimParams } from './params.js';
 import { applyProfile, type Profile } from './profiles.js';
 import { exponential } from './random-util.js';
 import { FaultAtlas } from './fault-atlas.js';
+import { SimRaidDevice, addRaidStats, emptyRaidStats, withRaidStorage, type RaidSimStats } from './raid-device.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -30,6 +31,8 @@ export interface SimOptions {
   readonly plantedBug?: string | null;
   /** A named overlay on the derived parameters (profiles.ts). */
   readonly profile?: Profile;
+  /** Every member's write-ahead log and snapshots on a RAID volume of this level (raid-device.ts), over the profile's storage. */
+  readonly raid?: 1 | 5;
   /** Adjusts the parameters further (tests). */
   readonly tweak?: (p: SimParams) => SimParams;
   /** Stop at the first violation instead of finishing the run. */
@@ -57,6 +60,8 @@ export interface SimStats {
   linearizabilityUnknown: string | null;
   /** Corrupting disk faults that happened (within the fault atlas), over all members. */
   diskFaults: number;
+  /** Member-disk losses, replacements, repairs and rebuilds, when members run on RAID volumes. */
+  raid: RaidSimStats | null;
 }
 
 export interface SimResult {
@@ -74,7 +79,9 @@ export interface SimResult {
 }
 
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
-  const params = (options.tweak ?? ((p) => p))(applyProfile(options.profile ?? 'swarm', deriveParams(options.seed)));
+  const profiled = applyProfile(options.profile ?? 'swarm', deriveParams(options.seed));
+  const stored = options.raid === undefined ? profiled : withRaidStorage(profiled, options.raid, options.seed);
+  const params = (options.tweak ?? ((p) => p))(stored);
   return new Simulation(options, params).run();
 }
 
@@ -117,6 +124,7 @@ class Simulation {
       livenessMs: null,
       linearizabilityUnknown: null,
       diskFaults: 0,
+      raid: params.storage.raid === undefined || params.storage.kind === 'memory' ? null : emptyRaidStats(),
     };
     const factory = engineFactory(options.consensus);
     const initialConfig: ConfigState = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
@@ -180,6 +188,11 @@ class Simulation {
     const records = this.nodes.map((n) => n.disk?.faultRecords() ?? []);
     this.stats.diskFaults = records.reduce((sum, r) => sum + r.filter((x) => x.corrupting).length, 0);
     for (const problem of this.atlas.audit(records)) this.checkers.report('crash', `the fault atlas was not respected: ${problem}`);
+    for (const n of this.nodes) {
+      if (!(n.disk instanceof SimRaidDevice)) continue;
+      for (const problem of n.disk.audit()) this.checkers.report('storage-durability', problem);
+      if (this.stats.raid !== null) addRaidStats(this.stats.raid, n.disk.stats());
+    }
     return {
       seed: this.options.seed,
       consensus: this.options.consensus,

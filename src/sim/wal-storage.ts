@@ -11,6 +11,7 @@
  *   crash), unless recovery itself reported damage and asked for repair (repairUntil). Then the
  *   mirror is rebuilt from what recovery returned: the truth on disk.
  */
+import { AssertionError } from '../core/assert.js';
 import { bytesEqual } from '../core/bytes.js';
 import type { ClusterId, LogIndex, NodeId } from '../core/ids.js';
 import type { LogStore, SnapshotStore } from '../consensus/storage.js';
@@ -40,11 +41,14 @@ const DISK_FAILURE_CODES: ReadonlySet<string> = new Set(['wal-fatal', 'snapshot-
 
 /** True when a member stopped because its disk failed (expected under disk faults), not a bug. */
 export function isStorageFailure(e: unknown): boolean {
+  let disk = false;
   for (let x: unknown = e, depth = 0; x !== undefined && x !== null && depth < 8; depth++) {
-    if (x instanceof DiskError || (x instanceof WalError && DISK_FAILURE_CODES.has(x.code))) return true;
+    // A programmer error under a fatal storage error is a bug, however it was wrapped.
+    if (x instanceof TypeError || x instanceof RangeError || x instanceof ReferenceError || x instanceof AssertionError) return false;
+    if (x instanceof DiskError || (x instanceof WalError && DISK_FAILURE_CODES.has(x.code))) disk = true;
     x = (x as { cause?: unknown }).cause;
   }
-  return false;
+  return disk;
 }
 
 type Op =

@@ -33,7 +33,7 @@ import {
   type SlotState,
   type Superblock,
 } from './superblock.js';
-import { RaidVolume, checkAddable, type HealTarget } from './volume.js';
+import { RaidVolume, checkAddable, type HealTarget, type PendingRecord } from './volume.js';
 
 export interface CreateVolumeOptions {
   /** The member directories, in slot order. */
@@ -131,7 +131,10 @@ export function assemble(probes: readonly MemberProbe[], o: AssembleOptions = {}
   const resync = o.resync ?? true;
   let newest: Superblock | null = null;
   for (const p of probes) if (p.type === 'member' && (newest === null || newerThan(p.sb, newest))) newest = p.sb;
-  if (newest === null) throw new RaidError('foreign-member', `no RAID superblock on ${probes.map((p) => p.disk.name).join(', ')}; create a volume first (bulwark raid create)`);
+  if (newest === null) {
+    const what = probes.map((p) => `${p.disk.name} (${p.type === 'unreadable' ? p.reason : p.type})`).join(', ');
+    throw new RaidError('foreign-member', `no RAID superblock on ${what}; create a volume first (bulwark raid create)`);
+  }
   const n = newest.memberCount;
   const ignored: { disk: Disk; reason: string }[] = [];
   const placed: ({ disk: Disk; sb: Superblock | null; unreadable: string | null } | null)[] = new Array(n).fill(null);
@@ -207,8 +210,9 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
     await Promise.all(o.members.map((d) => d.mkdir(ROOT).catch(() => undefined)));
   }
   let probes = await Promise.all(o.members.map(probeMember));
-  if (o.create !== undefined && probes.every((p) => p.type === 'blank')) {
-    await createVolume({ members: o.members, level: o.create.level, random: o.create.random, clock: o.clock, ...(o.create.chunkBytes === undefined ? {} : { chunkBytes: o.create.chunkBytes }) });
+  if (o.create !== undefined && (probes.every((p) => p.type === 'blank') || (await creationInterrupted(probes)))) {
+    if (!probes.every((p) => p.type === 'blank')) logger.warn('raid: the volume\'s creation was interrupted (a crash before every superblock was written); creating it again', { disks: o.members.map((d) => d.name) });
+    await createVolume({ members: o.members, level: o.create.level, random: o.create.random, clock: o.clock, force: true, ...(o.create.chunkBytes === undefined ? {} : { chunkBytes: o.create.chunkBytes }) });
     probes = await Promise.all(o.members.map(probeMember));
   }
   const asm = assemble(probes, { resync: o.resync ?? true });
@@ -224,7 +228,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
   const failNow = (m: Member, reason: string): void => {
     m.state = 'failed';
     m.reason = reason;
-    logger.error('raid: member failed at assembly', { member: m.index, disk: m.name, reason });
+    logger.error('raid: member failed at assembly', { slot: m.index, disk: m.name, reason });
   };
   for (const m of members) {
     if (m.state !== 'rebuilding' || m.disk === null) continue;
@@ -261,7 +265,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
       if (ns === null || meta.seq > ns.seq) ns = meta;
     } catch (e) {
       if (!isDiskError(e) && !isRaidError(e, 'corrupt')) throw e;
-      logger.warn('raid: member metadata unreadable; using another copy', { member: m.index, disk: m.name, reason: errorMessage(e) });
+      logger.warn('raid: member metadata unreadable; using another copy', { slot: m.index, disk: m.name, reason: errorMessage(e) });
     }
   }
   requireEnough(members, layout, sb);
@@ -279,6 +283,7 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
     if (parts.filter((p) => p !== undefined).length < Math.max(1, layout.membersRequired)) break;
     records.push(parts);
   }
+  const pending = holdBackLast(records, active, journals, ns.seq, members.length);
   const heal: HealTarget[] = [];
   for (const parts of records) {
     const common = parts.find((p) => p !== undefined)!;
@@ -297,18 +302,72 @@ export async function openVolume(o: OpenVolumeOptions): Promise<RaidVolume> {
     active.forEach((m, k) => (byMember[m.index] = [...(parts[k]?.ops ?? [])]));
     return byMember;
   });
-  if (records.length > 0) logger.info('raid: replaying journal', { records: records.length, fromSeq: ns.seq + 1, healing: heal.length });
+  if (records.length > 0 || pending !== null) {
+    logger.info('raid: replaying journal', { records: records.length + (pending === null ? 0 : 1), fromSeq: ns.seq + 1, healing: heal.length, lastMissingOn: pending?.missing ?? [] });
+  }
 
   const volume = new RaidVolume({
     arrayId: sb.arrayId, layout, members, namespace: ns,
     generation: sb.generation, updateCount: sb.updateCount, createdWallMs: sb.createdWallMs,
     journalSeq: ns.seq + records.length, lastScrub: sb.lastScrub, clock: o.clock, logger, owner: o.owner ?? '',
   });
-  await volume.replay({ lastNsOps, records: perMember, heal });
+  await volume.replay({ lastNsOps, records: perMember, heal, pending });
   await volume.markOpen();
   const st = volume.status();
   logger.info('raid: volume open', { volume: st.name, health: st.health, generation: st.generation, rebuilding: volume.rebuildPending });
   return volume;
+}
+
+/**
+ * A crash during createVolume leaves some disks with the volume's files but no superblock (written
+ * last), and the others blank or with a superblock no one has opened yet (generation 1). Nothing
+ * was ever stored on such a volume: it is created again, where assembling it would find too few
+ * members and refuse forever.
+ */
+async function creationInterrupted(probes: readonly MemberProbe[]): Promise<boolean> {
+  let partial = false;
+  for (const p of probes) {
+    if (p.type === 'blank') continue;
+    if (p.type === 'member') {
+      if (p.sb.generation !== 1 || p.sb.updateCount !== 1) return false;
+      continue;
+    }
+    if (p.reason !== 'superblock missing') return false;
+    const names = (await p.disk.list(ROOT).catch(() => [RAID_DIR, '?'])).filter((n) => n !== 'lost+found');
+    if (names.some((n) => n !== RAID_DIR)) return false;
+    partial = true;
+  }
+  const arrays = new Set(probes.flatMap((p) => (p.type === 'member' ? [p.sb.arrayId] : [])));
+  return partial && arrays.size <= 1;
+}
+
+/**
+ * The last record, when some members in sync lack their part of it and it changes no names, is
+ * held back for replay() to complete or drop (see PendingRecord): a crash may have torn it on
+ * those members before it was acknowledged, and completing it may need a member that fails.
+ */
+function holdBackLast(
+  records: (JournalRecord | undefined)[][],
+  active: readonly Member[],
+  journals: ReadonlyMap<number, readonly JournalRecord[]>,
+  checkpointSeq: number,
+  slots: number,
+): PendingRecord | null {
+  const parts = records.at(-1);
+  if (parts === undefined) return null;
+  const common = parts.find((p) => p !== undefined)!;
+  const missing = active.filter((_, k) => parts[k] === undefined);
+  if (missing.length === 0 || common.nsOps.length > 0) return null;
+  records.pop();
+  // A member whose journal holds every record before this one and not this one: a crash tore its
+  // part (never fsynced, so never acknowledged), or its disk damaged it after the fsync.
+  const endsBefore = (m: Member): boolean => {
+    const own = journals.get(m.index)!;
+    return (own.length === 0 ? checkpointSeq : own[own.length - 1]!.seq) === common.seq - 1;
+  };
+  const ops: MemberOp[][] = Array.from({ length: slots }, () => []);
+  active.forEach((m, k) => (ops[m.index] = [...(parts[k]?.ops ?? [])]));
+  return { seq: common.seq, metas: common.metas, ops, missing: missing.map((m) => m.index), droppable: missing.every(endsBefore) };
 }
 
 function requireEnough(members: readonly Member[], layout: RaidLayout, sb: Superblock): void {

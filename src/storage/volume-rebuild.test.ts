@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isDiskError } from '../env/disk.js';
+import { DiskError, isDiskError, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
 import { SeededRandom } from '../env/random.js';
 import { isRaidError } from './errors.js';
 import { MemDisk } from './mem-disk.js';
@@ -213,4 +213,69 @@ test('closing the volume stops a running rebuild without failing its member; the
   await w.rebuild();
   assert.equal(w.health, 'clean');
   await w.close();
+});
+
+/** A disk whose file fsyncs fail once `armed` (directory fsyncs still work). */
+class FileSyncFails implements Disk {
+  armed = false;
+  constructor(private readonly d: MemDisk) {}
+  get name(): string {
+    return this.d.name;
+  }
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const h = await this.d.open(path, mode);
+    const sync = async (): Promise<void> => {
+      if (this.armed) throw new DiskError('EIO', path, `EIO: ${path}: fsync failed`);
+      return h.sync();
+    };
+    return { path: h.path, read: (p, l) => h.read(p, l), write: (p, b) => h.write(p, b), sync, truncate: (n) => h.truncate(n), sizeBytes: () => h.sizeBytes(), close: () => h.close() };
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.d.readFile(path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.d.list(dir);
+  }
+  mkdir(dir: string): Promise<void> {
+    return this.d.mkdir(dir);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.d.rename(from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.d.unlink(path);
+  }
+  rmdir(dir: string): Promise<void> {
+    return this.d.rmdir(dir);
+  }
+  stat(path: string): Promise<FileStat | null> {
+    return this.d.stat(path);
+  }
+  syncDir(dir: string): Promise<void> {
+    return this.d.syncDir(dir);
+  }
+}
+
+test('a file fsync failing on the new member at the very end of its rebuild fails it for good; the volume goes on', async () => {
+  const { v } = await fresh(5, 3);
+  const f = await v.open('data', 'create');
+  const model = new SeededRandom(21).bytes(100 * 1024);
+  await f.write(0, model);
+  await f.sync();
+  await v.failMember(2);
+  await v.removeMember(2);
+  const spare = new FileSyncFails(new MemDisk('spare'));
+  await v.addMember(spare);
+  // The last progress report comes just before the final checkpoint fsyncs the member's files.
+  const rebuilding = v.rebuild({ onProgress: (done, total) => void (done >= total && (spare.armed = true)) });
+  await assert.rejects(rebuilding, (e: unknown) => isRaidError(e, 'invalid-state'));
+  assert.equal(v.status().members[2]!.state, 'failed', 'the member is not trusted after its fsync failed');
+  assert.equal(v.health, 'degraded');
+  // Writes go on without it (a member marked active without its journal broke them).
+  await f.write(0, new Uint8Array([9, 9, 9]));
+  await f.sync();
+  model.set([9, 9, 9], 0);
+  await v.dropCaches();
+  assert.deepEqual(await v.readFile('data'), model);
+  await v.close();
 });

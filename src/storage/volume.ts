@@ -133,11 +133,33 @@ export interface HealTarget {
   readonly members: readonly number[];
 }
 
+/**
+ * The last journal record, held back because some members in sync lack their part of it: a crash
+ * tore it there before it was acknowledged (a sync returns once every member has fsynced its
+ * part), or a disk damaged it there after the fsync. replay() completes it only once the missing
+ * parts have been rebuilt in memory from the others. If they cannot be, another member is failing
+ * too: were the record acknowledged, that would be a second fault (damage, then a failure), beyond
+ * RAID-5; so it was torn, never acknowledged, and nothing of it reached any member in place (that
+ * comes after every journal fsync). It is dropped rather than left half applied, which would cost
+ * the whole stripes it touched, acknowledged data included: the RAID-5 write hole by another door.
+ */
+export interface PendingRecord {
+  readonly seq: number;
+  readonly metas: readonly MetaUpdate[];
+  /** Its writes, per member (empty for the members that lack it). */
+  readonly ops: readonly (readonly MemberOp[])[];
+  /** Members in sync that lack their part. */
+  readonly missing: readonly number[];
+  /** Every one of them holds the records before it (so lacks only this one): dropping it is safe. */
+  readonly droppable: boolean;
+}
+
 /** What openVolume found in the journals: name changes to redo, and each record's writes per member. */
 export interface ReplayPlan {
   readonly lastNsOps: readonly NsOp[];
   readonly records: readonly (readonly MemberOp[])[][];
   readonly heal: readonly HealTarget[];
+  readonly pending: PendingRecord | null;
 }
 
 export interface VolumeInit {
@@ -640,7 +662,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
   // -------------------------------------------------------------------------------------------
   // Member chunk I/O for stripe-io.ts.
 
-  private async readChunk(m: Member, entry: FileEntry, stripe: number, usedBytes: number): Promise<ChunkRead> {
+  /** `overlay`: member-file writes and truncations to lay over what is in place (a record not written yet). */
+  private async readChunk(m: Member, entry: FileEntry, stripe: number, usedBytes: number, overlay: readonly MemberOp[] = []): Promise<ChunkRead> {
     let bytes: Uint8Array;
     try {
       const h = await m.handle(entry.id, entry.path, false);
@@ -657,10 +680,11 @@ export class RaidVolume implements Disk, VolumeFileHost {
       padded.set(bytes);
       bytes = padded;
     }
+    if (overlay.length > 0) bytes = layOver(bytes, stripe * this.layout.chunkBytes, entry.id, overlay);
     if (crc32c(bytes) === entry.crcs.get(this.layout.checksumIndex(stripe, m.index))) return { health: 'ok', bytes };
     m.counters.checksumErrors++;
     this.counters.checksumErrors++;
-    this.logger.warn('raid: checksum mismatch', { volume: this.name, member: m.index, path: entry.path, stripe });
+    this.logger.warn('raid: checksum mismatch', { volume: this.name, slot: m.index, path: entry.path, stripe });
     return { health: 'corrupt', bytes };
   }
 
@@ -713,7 +737,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     }
     m.counters.repairedChunks++;
     this.counters.repairedChunks++;
-    this.logger.info('raid: chunk repaired', { volume: this.name, member: m.index, path: entry.path, stripe });
+    this.logger.info('raid: chunk repaired', { volume: this.name, slot: m.index, path: entry.path, stripe });
     return true;
   }
 
@@ -1011,7 +1035,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
     m.state = 'failed';
     m.reason = reason;
     this.stateDirty = true;
-    const fields = { volume: this.name, member: m.index, disk: m.name, reason, rebuilding: wasRebuilding };
+    const fields = { volume: this.name, slot: m.index, disk: m.name, reason, rebuilding: wasRebuilding };
     if (byOperator) this.logger.info('raid: member failed by the operator', fields);
     else this.logger.error('raid: member failed', fields);
     void m.closeAll();
@@ -1114,7 +1138,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
           if ((await disk.stat(f.path)) !== null) continue;
           // Created in the last record but not yet in place, or lost: reads repair what is missing.
           await (await disk.open(f.path, 'create')).close();
-          if (f.sizeBytes > 0) this.logger.warn('raid: member file missing; recreated for repair', { volume: this.name, member: m.index, path: f.path });
+          if (f.sizeBytes > 0) this.logger.warn('raid: member file missing; recreated for repair', { volume: this.name, slot: m.index, path: f.path });
         }
         for (const d of this.ns.allDirs()) m.dirtyDirs.add(d);
       });
@@ -1128,6 +1152,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         await this.persistIfChanged();
       }
       await this.heal(plan.heal);
+      if (plan.pending !== null) await this.replayPending(plan.pending);
       for (const m of this.members) {
         if (m.state !== 'rebuilding') continue;
         try {
@@ -1142,6 +1167,77 @@ export class RaidVolume implements Disk, VolumeFileHost {
   }
 
   /**
+   * The held-back last record (PendingRecord): the chunks of the members that lack it are rebuilt
+   * in memory from the others' in-place chunks with their parts of the record laid over, each
+   * checked against the record's checksums; only then is anything written. If some cannot be
+   * rebuilt, the record is dropped (see PendingRecord); when a missing member lacks earlier records
+   * too (its journal is damaged) it is applied as before, and what cannot be rebuilt reads as lost.
+   */
+  private async replayPending(p: PendingRecord): Promise<void> {
+    const inverse = p.metas.map((u) => this.inverseMeta(u));
+    for (const u of p.metas) this.ns.applyMeta(u);
+    const rebuilt: { m: Member; entry: FileEntry; stripe: number; bytes: Uint8Array }[] = [];
+    const overlayIo: StripeIo = {
+      layout: this.layout,
+      member: (i) => this.members[i]!,
+      readChunk: (m, entry, stripe, used) => this.readChunk(m, entry, stripe, used, p.ops[m.index] ?? []),
+      repairChunk: async (m, entry, stripe, bytes) => {
+        rebuilt.push({ m, entry, stripe, bytes });
+        return true;
+      },
+    };
+    let complete = true;
+    for (const u of p.metas) {
+      const entry = this.ns.fileById(u.fileId);
+      if (entry === undefined) continue;
+      for (const s of new Set(u.stripes.map((x) => x.stripe))) {
+        if (s >= this.layout.stripeCount(entry.sizeBytes)) continue;
+        const report = await readStripe(overlayIo, entry, s, 'repair');
+        if (report.data === null) complete = false;
+      }
+    }
+    await this.persistIfChanged();
+    if (!complete && p.droppable) {
+      for (const inv of inverse.reverse()) this.ns.applyMeta(inv);
+      this.logger.warn('raid: the last journal record was torn by a crash and cannot be completed without a member that failed; dropped (it was never acknowledged)', {
+        volume: this.name, seq: p.seq, missingOn: p.missing,
+      });
+      return;
+    }
+    await this.eachMember('replay writes', async (m) => {
+      if (m.state !== 'active') return;
+      await this.applyMemberOps(m, (p.ops[m.index] ?? []).filter((op) => this.ns.fileById(op.fileId) !== undefined));
+    });
+    await this.persistIfChanged();
+    for (const r of rebuilt) await this.repairChunk(r.m, r.entry, r.stripe, r.bytes);
+    for (const u of p.metas) {
+      const entry = this.ns.fileById(u.fileId);
+      if (entry !== undefined) await this.cutToLength(entry, p.missing);
+    }
+    this.journalSeq = p.seq;
+    if (!complete) {
+      // Maybe acknowledged: apply it, and let what cannot be rebuilt read as lost (never wrong).
+      await this.heal(p.metas.map((u) => ({ fileId: u.fileId, stripes: u.stripes.map((x) => x.stripe), members: p.missing })));
+    }
+    await this.persistIfChanged();
+  }
+
+  /** The MetaUpdate that undoes `u`: the file's size and checksums as they are now. */
+  private inverseMeta(u: MetaUpdate): MetaUpdate {
+    const e = this.ns.fileById(u.fileId);
+    if (e === undefined) return { fileId: u.fileId, sizeBytes: 0, stripes: [] };
+    const L = this.layout;
+    const before = L.stripeCount(e.sizeBytes);
+    const stripes = new Set(u.stripes.map((x) => x.stripe).filter((x) => x < before));
+    for (let x = L.stripeCount(u.sizeBytes); x < before; x++) stripes.add(x);
+    return {
+      fileId: u.fileId,
+      sizeBytes: e.sizeBytes,
+      stripes: [...stripes].map((stripe) => ({ stripe, crcs: Array.from({ length: L.checksumsPerStripe }, (_, c) => e.crcs.get(stripe * L.checksumsPerStripe + c)) })),
+    };
+  }
+
+  /**
    * Rewrites, from redundancy, the stripes some members missed in replay, and cuts their member files
    * back to length (a missed truncation must not leave stale bytes past the end).
    */
@@ -1149,25 +1245,30 @@ export class RaidVolume implements Disk, VolumeFileHost {
     for (const t of targets) {
       const entry = this.ns.fileById(t.fileId);
       if (entry === undefined) continue;
-      for (const i of t.members) {
-        const m = this.members[i]!;
-        if (!m.writable) continue;
-        try {
-          const h = await m.handle(entry.id, entry.path, true);
-          const want = this.layout.memberFileBytes(entry.sizeBytes, i);
-          if ((await h.sizeBytes()) > want) await h.truncate(want);
-          m.unsynced.add(entry.id);
-        } catch (e) {
-          if (!isDiskError(e)) throw e;
-          this.markFailed(m, `healing after replay failed: ${e.message}`);
-        }
-      }
+      await this.cutToLength(entry, t.members);
       for (const s of new Set(t.stripes)) {
         if (s >= this.layout.stripeCount(entry.sizeBytes)) continue;
         // Repair mode reads parity too: a member that missed a record may hold stale parity.
         this.noteReport(await readStripe(this.io, entry, s, 'repair'));
       }
       await this.persistIfChanged();
+    }
+  }
+
+  /** Cuts the member files of `members` back to their length for `entry` (a missed truncation leaves stale bytes). */
+  private async cutToLength(entry: FileEntry, members: readonly number[]): Promise<void> {
+    for (const i of members) {
+      const m = this.members[i]!;
+      if (!m.writable) continue;
+      try {
+        const h = await m.handle(entry.id, entry.path, true);
+        const want = this.layout.memberFileBytes(entry.sizeBytes, i);
+        if ((await h.sizeBytes()) > want) await h.truncate(want);
+        m.unsynced.add(entry.id);
+      } catch (e) {
+        if (!isDiskError(e)) throw e;
+        this.markFailed(m, `healing after replay failed: ${e.message}`);
+      }
     }
   }
 
@@ -1260,7 +1361,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
         throw new RaidError('invalid-state', `${disk.name} could not join ${this.name}: ${e.message}`, { cause: e });
       }
       await this.bumpGeneration();
-      this.logger.info('raid: member added', { volume: this.name, member: slot, disk: disk.name });
+      this.logger.info('raid: member added', { volume: this.name, slot: slot, disk: disk.name });
       return slot;
     });
   }
@@ -1341,7 +1442,7 @@ export class RaidVolume implements Disk, VolumeFileHost {
       for (const f of this.ns.allFiles()) total += L.memberFileBytes(f.sizeBytes, m.index);
       this.activity = { type: 'rebuild', member: m.index, doneBytes: 0, totalBytes: total };
       await this.writeSuperblocks();
-      this.logger.info('raid: rebuild started', { volume: this.name, member: m.index, bytes: total });
+      this.logger.info('raid: rebuild started', { volume: this.name, slot: m.index, bytes: total });
     });
     let doneBytes = 0;
     let lostStripes = 0;
@@ -1371,11 +1472,13 @@ export class RaidVolume implements Disk, VolumeFileHost {
       // Everything the member holds must be durable before it is trusted.
       await this.checkpointLocked();
       for (const d of this.ns.allDirs()) await m.disk!.syncDir(d);
+      // The checkpoint fails a member whose fsync fails rather than throw: it must not come back.
+      if (m.state !== 'rebuilding') throw new RaidError('invalid-state', `member ${m.index} failed at the end of its rebuild: ${m.reason}`);
       m.state = 'active';
       m.reason = '';
       this.activity = { type: 'idle' };
       await this.bumpGeneration();
-      this.logger.info('raid: rebuild complete', { volume: this.name, member: m.index, bytes: doneBytes, lostStripes });
+      this.logger.info('raid: rebuild complete', { volume: this.name, slot: m.index, bytes: doneBytes, lostStripes });
     });
     return { bytes: doneBytes, lostStripes };
   }
@@ -1610,6 +1713,23 @@ async function tolerate(p: Promise<void>, ...codes: DiskError['code'][]): Promis
 }
 
 /** A disk may join a volume if it is blank, or was a member of this same volume before. */
+/** `chunk` (member-file bytes from `start`) with file `id`'s writes and truncations applied in order. */
+function layOver(chunk: Uint8Array, start: number, id: FileId, ops: readonly MemberOp[]): Uint8Array {
+  const out = chunk.slice();
+  const end = start + out.length;
+  for (const op of ops) {
+    if (op.fileId !== id) continue;
+    if (op.type === 'truncate') {
+      if (op.lengthBytes < end) out.fill(0, Math.max(0, op.lengthBytes - start));
+      continue;
+    }
+    const lo = Math.max(start, op.offsetBytes);
+    const hi = Math.min(end, op.offsetBytes + op.data.length);
+    if (lo < hi) out.set(op.data.subarray(lo - op.offsetBytes, hi - op.offsetBytes), lo - start);
+  }
+  return out;
+}
+
 export async function checkAddable(disk: Disk, arrayId: string): Promise<void> {
   const names = (await disk.list(ROOT)).filter((n) => n !== 'lost+found');
   if (names.length === 0) return;

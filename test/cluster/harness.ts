@@ -38,7 +38,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(o: { size?: number; args?: readonly string[]; env?: Record<string, string>; consensus?: Consensus } = {}): Promise<TestCluster> {
+export async function startCluster(
+  o: { size?: number; args?: readonly string[]; env?: Record<string, string>; consensus?: Consensus; raid?: { level: 1 | 5; disks: number }; beforeStart?: (dir: string) => void } = {},
+): Promise<TestCluster> {
   const consensus = o.consensus ?? ONLY ?? 'raft';
   const dir = mkdtempSync(join(tmpdir(), `bulwark-cluster-${consensus}-`));
   const cluster = await localClusterOnFreePorts({
@@ -49,7 +51,9 @@ export async function startCluster(o: { size?: number; args?: readonly string[];
       '--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--log-level', 'info', ...(o.args ?? []),
     ],
     ...(o.env === undefined ? {} : { env: o.env }),
+    ...(o.raid === undefined ? {} : { raid: o.raid }),
   });
+  o.beforeStart?.(dir);
   const channels = new Map<string, GrpcChannel>();
   await cluster.startAll();
   try {

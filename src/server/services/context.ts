@@ -18,7 +18,11 @@ export class ServiceContext {
   private readonly clusterId: bigint;
   private readonly memberId: bigint;
 
-  constructor(readonly member: Member) {
+  constructor(
+    readonly member: Member,
+    /** Storage trouble for Status `errors` (a degraded RAID volume). */
+    readonly storageErrors: () => readonly string[] = () => [],
+  ) {
     this.clusterId = nodeIdToBigInt(member.clusterId);
     this.memberId = nodeIdToBigInt(member.id);
   }
