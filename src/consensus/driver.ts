@@ -32,6 +32,7 @@ import type {
   ReadIndexResult,
   ReadState,
   Ready,
+  SnapshotChunk,
   SnapshotMeta,
   SoftState,
   TransferResult,
@@ -250,16 +251,25 @@ export class Driver<M extends EngineMessage, R> {
   private async carryOut(rd: Ready<M>): Promise<void> {
     if (rd.soft !== null) this.o.hooks?.onSoftState?.(rd.soft);
     // 1. Leader appends: they promise nothing about this member's disk.
-    for (const m of rd.sendBeforePersist) await this.send(m);
+    await this.sendAll(rd.sendBeforePersist);
+    // Committed entries that were durable here before this Ready need not wait for its sync: with a
+    // steady load the leader's next fsync is always running, and waiting for it would add a whole
+    // sync to every write's latency (Raft §10.2.1 lets the leader's own write overlap the rest).
+    const early = this.durableBeforePersist(rd);
+    if (early > 0) {
+      this.apply(rd.committed, 0, early);
+      for (const rs of rd.readStates) this.pendingReads.push(rs);
+      this.releaseReads();
+    }
     // 2. Persist: snapshot chunk, entries, hard state, one sync.
     await this.persist(rd);
     // 3. Install a received snapshot.
     if (rd.snapshotInstall !== null) await this.install(rd.snapshotInstall);
     // 4. Messages that promise step 2 is durable.
-    for (const m of rd.messages) await this.send(m);
+    await this.sendAll(rd.messages);
     // 5. Apply and release reads.
-    this.apply(rd.committed);
-    for (const rs of rd.readStates) this.pendingReads.push(rs);
+    this.apply(rd.committed, early, rd.committed.length);
+    if (early === 0) for (const rs of rd.readStates) this.pendingReads.push(rs);
     this.releaseReads();
     for (const id of rd.readsDropped) {
       this.counters.readsDropped++;
@@ -327,9 +337,24 @@ export class Driver<M extends EngineMessage, R> {
     assert(this.o.stateMachine.appliedIndex === meta.index, 'a restored state machine is at the snapshot index');
   }
 
-  private apply(committed: readonly Entry[]): void {
+  /**
+   * How many of `rd.committed`, from the start, were durable in the local log before this Ready:
+   * below every entry it writes, at or below what earlier syncs made durable, and no snapshot to
+   * install first.
+   */
+  private durableBeforePersist(rd: Ready<M>): number {
+    if (rd.snapshotInstall !== null || rd.snapshotChunk !== null) return 0;
+    let limit: number = this.durableLastIndex;
+    for (const e of rd.entries) if (e.index <= limit) limit = e.index - 1;
+    let n = 0;
+    while (n < rd.committed.length && rd.committed[n]!.index <= limit) n++;
+    return n;
+  }
+
+  private apply(committed: readonly Entry[], from: number, to: number): void {
     const sm = this.o.stateMachine;
-    for (const e of committed) {
+    for (let i = from; i < to; i++) {
+      const e = committed[i]!;
       assert(e.index === sm.appliedIndex + 1, `committed entries apply in order: got ${e.index} after ${sm.appliedIndex}`);
       assert(e.index <= this.durableLastIndex, `entry ${e.index} is committed before it is durable locally (durable up to ${this.durableLastIndex})`);
       const result = sm.apply(e);
@@ -353,25 +378,37 @@ export class Driver<M extends EngineMessage, R> {
     this.pendingReads.length = kept;
   }
 
-  /** Sends a message, first filling a snapshot chunk's bytes from the snapshot store. */
-  private async send(m: M): Promise<void> {
-    const c = m.snapshotChunk;
-    if (c !== undefined && c.data === null) {
-      let data: Uint8Array;
-      try {
-        data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(SNAPSHOT_CHUNK_BYTES, c.meta.sizeBytes - c.offset));
-      } catch (e) {
-        // Not our durability at stake: the engine resends after a timeout. Count and move on.
-        this.o.logger.warn('cannot read snapshot to send', { index: c.meta.index, offset: c.offset, error: errorMessage(e) });
-        this.counters.messagesDropped['snapshot-read-failed'] = (this.counters.messagesDropped['snapshot-read-failed'] ?? 0) + 1;
-        return;
-      }
-      m = { ...m, snapshotChunk: { ...c, data, crc32c: crc32c(data) } };
-      this.counters.snapshotChunksSent++;
+  /**
+   * Sends messages in order. Only a snapshot chunk needs an await (its bytes are read from the
+   * snapshot store); everything else goes out without yielding, one microtask less per message.
+   */
+  private async sendAll(ms: readonly M[]): Promise<void> {
+    for (const m of ms) {
+      const c = m.snapshotChunk;
+      if (c !== undefined && c.data === null) await this.sendChunk(m, c);
+      else this.sendNow(m);
     }
+  }
+
+  private sendNow(m: M): void {
     if (this.state === 'failed') return;
     this.counters.messagesSent++;
     this.o.transport.send(m);
+  }
+
+  /** Sends a snapshot chunk, first filling its bytes from the snapshot store. */
+  private async sendChunk(m: M, c: SnapshotChunk): Promise<void> {
+    let data: Uint8Array;
+    try {
+      data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(SNAPSHOT_CHUNK_BYTES, c.meta.sizeBytes - c.offset));
+    } catch (e) {
+      // Not our durability at stake: the engine resends after a timeout. Count and move on.
+      this.o.logger.warn('cannot read snapshot to send', { index: c.meta.index, offset: c.offset, error: errorMessage(e) });
+      this.counters.messagesDropped['snapshot-read-failed'] = (this.counters.messagesDropped['snapshot-read-failed'] ?? 0) + 1;
+      return;
+    }
+    this.counters.snapshotChunksSent++;
+    this.sendNow({ ...m, snapshotChunk: { ...c, data, crc32c: crc32c(data) } });
   }
 
   /** Starts an automatic snapshot when enough entries were applied since the last one. */

@@ -219,6 +219,9 @@ export class Member {
   }
 
   get isLearner(): boolean {
+    // Asked on every request; a leader's status() lists every peer's progress, and a leader is
+    // never a learner.
+    if (this.soft.role === 'leader') return false;
     return this.engine.status().config.learners.includes(this.id);
   }
 
