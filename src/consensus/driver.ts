@@ -4,6 +4,12 @@
  * promises true: nothing that claims durability is sent before the sync that makes it durable, and
  * nothing is applied before it is durable locally.
  *
+ * One refinement of the contract's order: committed entries that were already durable here before
+ * a Ready (the usual case on a loaded leader, whose own write of batch N ends just before batch N
+ * commits) are applied before that Ready's sync rather than after it. Their durability does not
+ * depend on it, and waiting would add a whole fsync to every write's latency. Entries the Ready
+ * itself writes still apply only after its sync.
+ *
  * Group commit falls out of the loop's shape: while a sync is in flight the engine keeps accepting
  * proposals and messages, and everything that arrived goes out in the next Ready with one sync.
  *
