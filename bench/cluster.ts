@@ -129,7 +129,8 @@ async function startBulwark(extra: string[], nodeArgs: string[]): Promise<Runnin
     pids: names.map((n) => cluster.pid(n) ?? -1),
     memberNames: names,
     stop: async () => {
-      await cluster.stopAll(30_000);
+      // A profiled member needs time to write its profile on exit; otherwise do not wait long.
+      await cluster.stopAll(nodeArgs.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--prof')) ? 30_000 : 3000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

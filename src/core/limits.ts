@@ -294,8 +294,13 @@ assert(PEER_LINK_DEAD_MS >= 4 * PEER_PING_INTERVAL_MS, 'several pings are missed
 export const HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
 /** etcd's --election-timeout default. */
 export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
-/** etcd 3.6's --snapshot-count default: entries applied between snapshots. */
-export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/**
+ * Entries applied between snapshots: etcd 3.4's --snapshot-count default. etcd 3.6 lowered it to
+ * 10,000 because its snapshot is nearly free (the bbolt file is already on disk); ours serializes
+ * and checksums the whole store, which at 10,000 took 20-45% of each member's CPU under a put load
+ * over 100k keys (docs/benchmarks.md, "Cluster: Bulwark vs etcd").
+ */
+export const SNAPSHOT_COUNT_DEFAULT = 100_000;
 /** etcd's --quota-backend-bytes default (2 GiB) and suggested maximum (8 GiB). */
 export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
 export const QUOTA_BACKEND_BYTES_MAX = 8 * 1024 * 1024 * 1024;
