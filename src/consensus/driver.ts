@@ -4,12 +4,6 @@
  * promises true: nothing that claims durability is sent before the sync that makes it durable, and
  * nothing is applied before it is durable locally.
  *
- * One refinement of the contract's order: committed entries that were already durable here before
- * a Ready (the usual case on a loaded leader, whose own write of batch N ends just before batch N
- * commits) are applied before that Ready's sync rather than after it. Their durability does not
- * depend on it, and waiting would add a whole fsync to every write's latency. Entries the Ready
- * itself writes still apply only after its sync.
- *
  * Group commit falls out of the loop's shape: while a sync is in flight the engine keeps accepting
  * proposals and messages, and everything that arrived goes out in the next Ready with one sync.
  *
@@ -258,15 +252,6 @@ export class Driver<M extends EngineMessage, R> {
     if (rd.soft !== null) this.o.hooks?.onSoftState?.(rd.soft);
     // 1. Leader appends: they promise nothing about this member's disk.
     await this.sendAll(rd.sendBeforePersist);
-    // Committed entries that were durable here before this Ready need not wait for its sync: with a
-    // steady load the leader's next fsync is always running, and waiting for it would add a whole
-    // sync to every write's latency (Raft §10.2.1 lets the leader's own write overlap the rest).
-    const early = this.durableBeforePersist(rd);
-    if (early > 0) {
-      this.apply(rd.committed, 0, early);
-      for (const rs of rd.readStates) this.pendingReads.push(rs);
-      this.releaseReads();
-    }
     // 2. Persist: snapshot chunk, entries, hard state, one sync.
     await this.persist(rd);
     // 3. Install a received snapshot.
@@ -274,8 +259,8 @@ export class Driver<M extends EngineMessage, R> {
     // 4. Messages that promise step 2 is durable.
     await this.sendAll(rd.messages);
     // 5. Apply and release reads.
-    this.apply(rd.committed, early, rd.committed.length);
-    if (early === 0) for (const rs of rd.readStates) this.pendingReads.push(rs);
+    this.apply(rd.committed);
+    for (const rs of rd.readStates) this.pendingReads.push(rs);
     this.releaseReads();
     for (const id of rd.readsDropped) {
       this.counters.readsDropped++;
@@ -343,24 +328,9 @@ export class Driver<M extends EngineMessage, R> {
     assert(this.o.stateMachine.appliedIndex === meta.index, 'a restored state machine is at the snapshot index');
   }
 
-  /**
-   * How many of `rd.committed`, from the start, were durable in the local log before this Ready:
-   * below every entry it writes, at or below what earlier syncs made durable, and no snapshot to
-   * install first.
-   */
-  private durableBeforePersist(rd: Ready<M>): number {
-    if (rd.snapshotInstall !== null || rd.snapshotChunk !== null) return 0;
-    let limit: number = this.durableLastIndex;
-    for (const e of rd.entries) if (e.index <= limit) limit = e.index - 1;
-    let n = 0;
-    while (n < rd.committed.length && rd.committed[n]!.index <= limit) n++;
-    return n;
-  }
-
-  private apply(committed: readonly Entry[], from: number, to: number): void {
+  private apply(committed: readonly Entry[]): void {
     const sm = this.o.stateMachine;
-    for (let i = from; i < to; i++) {
-      const e = committed[i]!;
+    for (const e of committed) {
       assert(e.index === sm.appliedIndex + 1, `committed entries apply in order: got ${e.index} after ${sm.appliedIndex}`);
       assert(e.index <= this.durableLastIndex, `entry ${e.index} is committed before it is durable locally (durable up to ${this.durableLastIndex})`);
       const result = sm.apply(e);
