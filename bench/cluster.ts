@@ -14,21 +14,22 @@
  *   node dist/bench/cluster.js --endpoints h:p,h:p,h:p --pids 1,2,3 --points put64   load only
  *
  * Points: put1 put16 put64 put256 lin1 lin64 lin256 ser1 ser64 ser256 over2048.
- * etcd comes from Debian's etcd-server (/usr/bin/etcd) through /work/shared/bench/etcd-cluster.sh
- * (ports 2379/22379/32379, override with --etcd-script). Everything stops by itself: each point
- * runs --duration seconds after a --warmup, and every call has a deadline.
+ * etcd comes from Debian's etcd-server (/usr/bin/etcd, or --etcd PATH), started here on free ports
+ * with the flags of /work/shared/bench/etcd-cluster.sh. Both clusters keep their data in a temporary
+ * directory that is removed afterwards. Everything stops by itself: each point runs --duration
+ * seconds after a --warmup, and every call has a deadline.
  *
  * Figures on a shared 2-core machine are noisy: compare ratios within one run.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrpcChannel } from '../src/api/grpc/client.js';
 import { GrpcError } from '../src/api/grpc/errors.js';
 import { Status } from '../src/api/grpc/status.js';
 import * as pb from '../src/api/proto/generated/etcdserverpb.js';
-import { localClusterOnFreePorts, type LocalCluster } from '../src/server/local-cluster.js';
+import { freePorts, localClusterOnFreePorts, type LocalCluster } from '../src/server/local-cluster.js';
 
 type SystemName = 'bulwark' | 'etcd';
 type PointKind = 'put' | 'lin' | 'ser' | 'over';
@@ -136,20 +137,54 @@ async function startBulwark(extra: string[], nodeArgs: string[]): Promise<Runnin
   };
 }
 
-async function startEtcd(script: string): Promise<RunningSystem> {
+/**
+ * Three etcd members on free ports (the fixed ports of the shared script may be taken by another
+ * engineer's etcd), with the flags that script uses, data and logs in a temporary directory.
+ */
+async function startEtcd(binary: string): Promise<RunningSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-bench-'));
-  execFileSync('bash', [script, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MEMBERS: '3' } });
-  const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[0]));
-  return {
-    name: 'etcd',
-    endpoints: ['127.0.0.1:2379', '127.0.0.1:22379', '127.0.0.1:32379'],
-    pids,
-    memberNames: ['m1', 'm2', 'm3'],
-    stop: async () => {
-      execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const ports = await freePorts(6);
+  const names = ['m1', 'm2', 'm3'];
+  const peer = (i: number): string => `http://127.0.0.1:${ports[2 * i + 1]}`;
+  const client = (i: number): string => `http://127.0.0.1:${ports[2 * i]}`;
+  const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
+  const procs: ChildProcess[] = names.map((name, i) =>
+    spawn(binary, [
+      '--name', name,
+      '--data-dir', join(dir, `${name}.etcd`),
+      '--listen-client-urls', client(i),
+      '--advertise-client-urls', client(i),
+      '--listen-peer-urls', peer(i),
+      '--initial-advertise-peer-urls', peer(i),
+      '--initial-cluster', initial,
+      '--initial-cluster-token', `bench-${process.pid}`,
+      '--initial-cluster-state', 'new',
+      '--logger', 'zap',
+      '--log-outputs', 'stderr',
+    ], { stdio: ['ignore', 'ignore', openSync(join(dir, `${name}.log`), 'a')] }),
+  );
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => new Promise<void>((resolveExit) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolveExit();
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolveExit();
+      });
+      p.kill('SIGTERM');
+    })));
+    rmSync(dir, { recursive: true, force: true });
   };
+  const endpoints = names.map((_, i) => client(i).replace(/^http:\/\//, ''));
+  try {
+    await leaderIndex(endpoints);
+    const dead = procs.findIndex((p) => p.exitCode !== null);
+    if (dead >= 0) throw new Error(`etcd ${names[dead]} exited; see ${join(dir, `${names[dead]}.log`)}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { name: 'etcd', endpoints, pids: procs.map((p) => p.pid ?? -1), memberNames: names, stop };
 }
 
 /** The index of the leader in `endpoints`, asked of each member's Maintenance.Status. */
@@ -335,8 +370,8 @@ function printTable(results: PointResult[], systems: SystemName[], points: Point
 
 // ---------------------------------------------------------------------------------------------
 
-async function start(system: SystemName, o: { bulwarkArgs: string[]; nodeArgs: string[]; etcdScript: string }): Promise<RunningSystem> {
-  return system === 'bulwark' ? startBulwark(o.bulwarkArgs, o.nodeArgs) : startEtcd(o.etcdScript);
+async function start(system: SystemName, o: { bulwarkArgs: string[]; nodeArgs: string[]; etcdBinary: string }): Promise<RunningSystem> {
+  return system === 'bulwark' ? startBulwark(o.bulwarkArgs, o.nodeArgs) : startEtcd(o.etcdBinary);
 }
 
 async function main(): Promise<void> {
@@ -348,11 +383,11 @@ async function main(): Promise<void> {
   const points = ALL_POINTS.filter((p) => wanted.includes(p.name));
   const bulwarkArgs = arg('bulwark-args', '').split(' ').filter((s) => s !== '');
   const nodeArgs = arg('node-args', '').split(' ').filter((s) => s !== '');
-  const etcdScript = arg('etcd-script', '/work/shared/bench/etcd-cluster.sh');
+  const etcdBinary = arg('etcd', '/usr/bin/etcd');
   const json = flag('json');
   const hold = arg('hold', '');
-  if (systems.includes('etcd') && (!existsSync('/usr/bin/etcd') || !existsSync(etcdScript))) {
-    throw new Error(`etcd needs /usr/bin/etcd (apt-get install etcd-server etcd-client) and ${etcdScript}`);
+  if (systems.includes('etcd') && !existsSync(etcdBinary)) {
+    throw new Error(`no etcd at ${etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
   }
 
   const endpoints = arg('endpoints', '');
@@ -368,7 +403,7 @@ async function main(): Promise<void> {
     return;
   }
   if (hold !== '') {
-    const sys = await start(hold as SystemName, { bulwarkArgs, nodeArgs, etcdScript });
+    const sys = await start(hold as SystemName, { bulwarkArgs, nodeArgs, etcdBinary });
     console.log(`${hold} running: ${sys.endpoints.join(',')} pids ${sys.pids.join(',')}; Ctrl-C stops it`);
     await new Promise<void>((r) => process.once('SIGINT', () => r()));
     await sys.stop();
@@ -382,7 +417,7 @@ async function main(): Promise<void> {
   const results: PointResult[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const system of systems) {
-      const sys = await start(system, { bulwarkArgs, nodeArgs, etcdScript });
+      const sys = await start(system, { bulwarkArgs, nodeArgs, etcdBinary });
       try {
         for (const p of points) {
           const r = await runPoint(sys, p, { durationMs, warmupMs, round });

@@ -84,6 +84,8 @@ export interface DriverCounters {
   snapshotChunksReceived: number;
   readStatesDelivered: number;
   readsDropped: number;
+  /** Hard states written without a sync of their own (commit-only changes). */
+  hardStatesDeferred: number;
 }
 
 type DriverState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -104,6 +106,7 @@ export class Driver<M extends EngineMessage, R> {
     snapshotChunksReceived: 0,
     readStatesDelivered: 0,
     readsDropped: 0,
+    hardStatesDeferred: 0,
   };
 
   private state: DriverState = 'created';
@@ -291,7 +294,11 @@ export class Driver<M extends EngineMessage, R> {
     }
     if (entries.length > 0) this.o.logStore.append(entries, rd.entriesReplaceSuffix);
     if (rd.hardState !== null) this.o.logStore.setHardState(rd.hardState);
-    if (entries.length > 0 || rd.hardState !== null) {
+    // A commit-only hard state rides along with the next sync: nothing sent or applied depends on
+    // it being durable, and it saved one fsync per write on every member.
+    const hardStateMustSync = rd.hardState !== null && rd.hardStateMustSync !== false;
+    if (rd.hardState !== null && !hardStateMustSync) this.counters.hardStatesDeferred++;
+    if (entries.length > 0 || hardStateMustSync) {
       await this.o.logStore.sync();
       this.counters.fsyncs++;
       this.counters.entriesPersisted += entries.length;
