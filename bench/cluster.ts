@@ -13,7 +13,8 @@
  *   node dist/bench/cluster.js --hold bulwark                   start, print endpoints, wait for Ctrl-C
  *   node dist/bench/cluster.js --endpoints h:p,h:p,h:p --pids 1,2,3 --points put64   load only
  *
- * Points: put1 put16 put64 put256 lin1 lin64 lin256 ser1 ser64 ser256 over2048.
+ * Points: put1 put16 put64 put256 lin1 lin64 lin256 ser1 ser64 ser256 over2048 (default), and
+ * over20k (more waiting writes than a member accepts: they must be refused, memory must stay flat).
  * etcd comes from Debian's etcd-server (/usr/bin/etcd, or --etcd PATH), started here on free ports
  * with the flags of /work/shared/bench/etcd-cluster.sh. Both clusters keep their data in a temporary
  * directory that is removed afterwards. Everything stops by itself: each point runs --duration
@@ -46,6 +47,8 @@ interface MemberSample {
   readonly cpuUsPerOp: number;
   readonly rssMiB: number;
   readonly rssMaxMiB: number;
+  /** RSS when the point started, before any of its load. */
+  readonly rssStartMiB: number;
 }
 
 interface PointResult {
@@ -81,7 +84,14 @@ const ALL_POINTS: PointSpec[] = [
   { name: 'ser64', kind: 'ser', concurrency: 64 },
   { name: 'ser256', kind: 'ser', concurrency: 256 },
   { name: 'over2048', kind: 'over', concurrency: 2048 },
+  // Beyond every member's bound on waiting proposals (PROPOSALS_PENDING_MAX): the excess must be
+  // refused at once with "too many requests", and memory must not follow the offered load.
+  { name: 'over20k', kind: 'over', concurrency: 20_000 },
 ];
+/** Points run unless --points names others (over20k is a stress test of its own). */
+const DEFAULT_POINTS = ALL_POINTS.filter((p) => p.name !== 'over20k').map((p) => p.name);
+/** Streams per connection for overload points: below every HTTP/2 stream limit on either side. */
+const OVER_STREAMS_PER_CONNECTION = 512;
 
 const VALUE = new Uint8Array(256).fill(0x76);
 const KEY_SPACE = 100_000;
@@ -221,7 +231,9 @@ function errorName(e: unknown): string {
   if (e instanceof GrpcError) {
     if (e.status === Status.RESOURCE_EXHAUSTED) return 'too-many-requests';
     if (e.status === Status.DEADLINE_EXCEEDED) return 'deadline';
-    return `grpc-${e.status}`;
+    // etcd's UNAVAILABLE family says what happened in its message ("etcdserver: leader changed").
+    const m = /etcdserver: ([a-z ]+)/.exec(e.details);
+    return m === null ? `grpc-${e.status}` : m[1]!.replace(/ /g, '-');
   }
   return 'other';
 }
@@ -229,13 +241,14 @@ function errorName(e: unknown): string {
 /** Connections for a point: puts go to the leader; reads spread over every member, leader first. */
 function connectionsFor(spec: PointSpec, endpoints: string[], leader: number): GrpcChannel[] {
   const perTarget = Math.max(1, Math.min(spec.concurrency, 4));
-  if (spec.kind === 'put' || spec.kind === 'over') return Array.from({ length: perTarget }, () => new GrpcChannel(endpoints[leader]!));
+  if (spec.kind === 'over') return Array.from({ length: Math.ceil(spec.concurrency / OVER_STREAMS_PER_CONNECTION) }, () => new GrpcChannel(endpoints[leader]!));
+  if (spec.kind === 'put') return Array.from({ length: perTarget }, () => new GrpcChannel(endpoints[leader]!));
   const order = [leader, ...endpoints.keys()].filter((v, i, a) => a.indexOf(v) === i);
   const n = Math.min(spec.concurrency, order.length * perTarget);
   return Array.from({ length: n }, (_, i) => new GrpcChannel(endpoints[order[i % order.length]!]!));
 }
 
-async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: number; warmupMs: number; round: number }): Promise<PointResult> {
+async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: number; warmupMs: number; round: number; errorBackoffMs: number }): Promise<PointResult> {
   const leader = await leaderIndex(sys.endpoints);
   const channels = connectionsFor(spec, sys.endpoints, leader);
   const keyBuf = (i: number): Uint8Array => new TextEncoder().encode(`k${(i % KEY_SPACE).toString().padStart(7, '0')}`);
@@ -254,6 +267,7 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
   let stopping = false;
   let seq = Math.floor(Math.random() * KEY_SPACE);
   const rssMax = sys.pids.map(() => 0);
+  const rssStart = sys.pids.map(rssMiB);
 
   const worker = async (w: number): Promise<void> => {
     const ch = channels[w % channels.length]!;
@@ -267,8 +281,8 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
         }
       } catch (e) {
         if (measuring) errors[errorName(e)] = (errors[errorName(e)] ?? 0) + 1;
-        // An overloaded server answers at once: back off a little so the loop is not a spin.
-        await sleep(1);
+        // An overloaded server answers at once: back off so the loop is not a spin.
+        await sleep(o.errorBackoffMs);
       }
     }
   };
@@ -307,6 +321,7 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
       cpuUsPerOp: measuredOk === 0 ? NaN : (((cpu1[i]! - cpu0[i]!) / CLK_TCK) * 1e6) / measuredOk,
       rssMiB: rssEnd[i]!,
       rssMaxMiB: rssMax[i]!,
+      rssStartMiB: rssStart[i]!,
     })),
   };
 }
@@ -316,7 +331,9 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
 
 function median(xs: number[]): number {
   const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function fmtRate(x: number): string {
@@ -355,7 +372,7 @@ function printTable(results: PointResult[], systems: SystemName[], points: Point
         fmtMs(median(rs.map((r) => r.p50Ms))),
         fmtMs(median(rs.map((r) => r.p99Ms))),
         perMember(rs, (m) => m.cpuUsPerOp, 0),
-        perMember(rs, (m) => (p.kind === 'over' ? m.rssMaxMiB : m.rssMiB), 0),
+        p.kind === 'over' ? `${perMember(rs, (m) => m.rssStartMiB, 0)} -> max ${perMember(rs, (m) => m.rssMaxMiB, 0)}` : perMember(rs, (m) => m.rssMiB, 0),
         Object.entries(errs).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
       );
     }
@@ -379,12 +396,14 @@ async function main(): Promise<void> {
   const durationMs = Number(arg('duration', '4')) * 1000;
   const warmupMs = Number(arg('warmup', '1')) * 1000;
   const systems = arg('systems', 'bulwark,etcd').split(',') as SystemName[];
-  const wanted = arg('points', ALL_POINTS.map((p) => p.name).join(',')).split(',');
+  const wanted = arg('points', DEFAULT_POINTS.join(',')).split(',');
   const points = ALL_POINTS.filter((p) => wanted.includes(p.name));
   const bulwarkArgs = arg('bulwark-args', '').split(' ').filter((s) => s !== '');
   const nodeArgs = arg('node-args', '').split(' ').filter((s) => s !== '');
   const etcdBinary = arg('etcd', '/usr/bin/etcd');
   const json = flag('json');
+  // What a client waits after an error before its next call (etcd's clientv3 backs off 25 ms+).
+  const errorBackoffMs = Number(arg('error-backoff-ms', '25'));
   const hold = arg('hold', '');
   if (systems.includes('etcd') && !existsSync(etcdBinary)) {
     throw new Error(`no etcd at ${etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
@@ -397,7 +416,7 @@ async function main(): Promise<void> {
     const eps = endpoints.split(',');
     const sys: RunningSystem = { name: 'bulwark', endpoints: eps, pids, memberNames: eps, stop: async () => {} };
     for (const p of points) {
-      const r = await runPoint(sys, p, { durationMs, warmupMs, round: 1 });
+      const r = await runPoint(sys, p, { durationMs, warmupMs, round: 1, errorBackoffMs });
       console.log(`${p.name}: ${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${r.members.map((m) => m.cpuUsPerOp.toFixed(0)).join('/')} errors ${JSON.stringify(r.errors)}`);
     }
     return;
@@ -420,9 +439,9 @@ async function main(): Promise<void> {
       const sys = await start(system, { bulwarkArgs, nodeArgs, etcdBinary });
       try {
         for (const p of points) {
-          const r = await runPoint(sys, p, { durationMs, warmupMs, round });
+          const r = await runPoint(sys, p, { durationMs, warmupMs, round, errorBackoffMs });
           results.push(r);
-          log(`  round ${round} ${system} ${p.name}: ${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${r.members.map((m) => `${m.leader ? 'L' : 'F'}${m.cpuUsPerOp.toFixed(0)}`).join(' ')} rss ${r.members.map((m) => m.rssMiB.toFixed(0)).join('/')} MiB errors ${JSON.stringify(r.errors)} load ${r.loadAvg1.toFixed(1)}`);
+          log(`  round ${round} ${system} ${p.name}: ${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${r.members.map((m) => `${m.leader ? 'L' : 'F'}${m.cpuUsPerOp.toFixed(0)}`).join(' ')} rss ${r.members.map((m) => `${m.rssStartMiB.toFixed(0)}->${m.rssMaxMiB.toFixed(0)}`).join('/')} MiB (start->max) errors ${JSON.stringify(r.errors)} load ${r.loadAvg1.toFixed(1)}`);
         }
       } finally {
         await sys.stop();

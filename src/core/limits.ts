@@ -513,8 +513,14 @@ assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication 
 // ---------------------------------------------------------------------------------------------
 // Member runtime (src/server).
 
-/** Client writes waiting for their entry to be applied on one member; beyond it: "too many requests". */
-export const PROPOSALS_PENDING_MAX = 16 * 1024;
+/**
+ * Client writes waiting for their entry to be applied on one member; beyond it: "too many requests".
+ * It also bounds how much one Ready carries: with 16k a flooded leader spent over an election
+ * timeout on one Ready, lost leadership, and every admitted write failed (docs/benchmarks.md,
+ * "Cluster: Bulwark vs etcd", overload). A few thousand keeps the pipeline full at any load we
+ * can serve (throughput x latency is a few hundred).
+ */
+export const PROPOSALS_PENDING_MAX = 4 * 1024;
 /** Linearizable reads waiting for their read index on one member; beyond it: "too many requests". */
 export const READS_PENDING_MAX = 16 * 1024;
 /** etcd's request timeout: 5 s plus two election timeouts (the election part is added at run time). */
