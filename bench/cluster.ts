@@ -233,7 +233,7 @@ function errorName(e: unknown): string {
     if (e.status === Status.DEADLINE_EXCEEDED) return 'deadline';
     // etcd's UNAVAILABLE family says what happened in its message ("etcdserver: leader changed").
     const m = /etcdserver: ([a-z ]+)/.exec(e.details);
-    return m === null ? `grpc-${e.status}` : m[1]!.replace(/ /g, '-');
+    return m === null ? `grpc-${e.status}(${e.details.slice(0, 40)})` : m[1]!.replace(/ /g, '-');
   }
   return 'other';
 }

@@ -543,3 +543,22 @@ export const CLIENT_CONNECTIONS_MAX = 4096;
 assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queue enough requests for heavy load');
 assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
 
+
+// ---------------------------------------------------------------------------------------------
+// Performance under load (the real cluster; docs/benchmarks.md, "Cluster: Bulwark vs etcd").
+
+/**
+ * Bytes of client input all HTTP/2 connections of a process hand to their parsers in one turn of
+ * the event loop; past it a socket pauses until the next turn. A flood of requests is then parsed
+ * a slice at a time, and the timers in between (the consensus tick and the leader's heartbeats)
+ * still run: without it a leader flooded by 20k calls stalled past an election timeout.
+ */
+export const H2_INPUT_BYTES_PER_TURN_MAX = 256 * 1024;
+
+/** Strings whose HPACK Huffman encoding is remembered (unindexed values that repeat, like a refusal's grpc-message). */
+export const HPACK_HUFFMAN_CACHE_ENTRIES_MAX = 256;
+/** Longest string (in characters) whose Huffman encoding is remembered. */
+export const HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX = 64;
+
+assert(H2_INPUT_BYTES_PER_TURN_MAX >= H2_FRAME_BYTES_MAX * 4, 'a turn parses several of the largest frames');
+assert(HPACK_HUFFMAN_CACHE_ENTRIES_MAX * HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX <= 64 * 1024, 'the Huffman cache stays small');
