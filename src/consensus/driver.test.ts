@@ -196,6 +196,25 @@ test('a Ready is carried out in order: early sends, persist, sends, apply, advan
   await h.driver.stop();
 });
 
+test('a commit-only hard state (hardStateMustSync false) is not waited for; the next sync makes it durable', async () => {
+  const h = harness();
+  await h.driver.start();
+  h.engine.scripted.push({ ...emptyReady(), entries: [entry(1)], hardState: new Uint8Array([1]), messages: [msg('ack1')] });
+  h.engine.scripted.push({ ...emptyReady(), hardState: new Uint8Array([2]), hardStateMustSync: false, committed: [entry(1)], messages: [msg('ack2')] });
+  h.engine.scripted.push({ ...emptyReady(), entries: [entry(2)], messages: [msg('ack3')] });
+  h.driver.propose(new Uint8Array(0));
+  await settle();
+  await h.io.drain();
+  const syncs = h.log.filter((s) => s === 'sync-start').length;
+  const i = (s: string): number => h.log.indexOf(s);
+  assert.ok(i('send:ack2') > i('send:ack1') && i('apply:1') > i('send:ack1'));
+  assert.equal(h.log.slice(i('send:ack1'), i('send:ack2')).filter((s) => s === 'sync-start').length, 0, `no sync for the commit-only hard state: ${h.log.join(' ')}`);
+  assert.ok(syncs >= 2, 'entries still get their sync');
+  assert.equal(h.driver.counters.hardStatesDeferred, 1);
+  assert.deepEqual(h.medium.hardState, new Uint8Array([2]), 'the next sync carried the deferred hard state');
+  await h.driver.stop();
+});
+
 test('group commit: proposals made during a sync share the next one', async () => {
   const h = harness();
   await h.driver.start();

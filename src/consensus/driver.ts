@@ -32,6 +32,7 @@ import type {
   ReadIndexResult,
   ReadState,
   Ready,
+  SnapshotChunk,
   SnapshotMeta,
   SoftState,
   TransferResult,
@@ -97,6 +98,8 @@ export interface DriverCounters {
   readsDropped: number;
   /** Ticks delivered late because the clock showed the driver behind (a paused process). */
   ticksCaughtUp: number;
+  /** Hard states written without a sync of their own (commit-only changes). */
+  hardStatesDeferred: number;
 }
 
 type DriverState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -118,6 +121,7 @@ export class Driver<M extends EngineMessage, R> {
     readStatesDelivered: 0,
     readsDropped: 0,
     ticksCaughtUp: 0,
+    hardStatesDeferred: 0,
   };
 
   private state: DriverState = 'created';
@@ -294,13 +298,13 @@ export class Driver<M extends EngineMessage, R> {
   private async carryOut(rd: Ready<M>): Promise<void> {
     if (rd.soft !== null) this.o.hooks?.onSoftState?.(rd.soft);
     // 1. Leader appends: they promise nothing about this member's disk.
-    for (const m of rd.sendBeforePersist) await this.send(m);
+    await this.sendAll(rd.sendBeforePersist);
     // 2. Persist: snapshot chunk, entries, hard state, one sync.
     await this.persist(rd);
     // 3. Install a received snapshot.
     if (rd.snapshotInstall !== null) await this.install(rd.snapshotInstall);
     // 4. Messages that promise step 2 is durable.
-    for (const m of rd.messages) await this.send(m);
+    await this.sendAll(rd.messages);
     // 5. Apply and release reads.
     this.apply(rd.committed);
     for (const rs of rd.readStates) this.pendingReads.push(rs);
@@ -334,7 +338,11 @@ export class Driver<M extends EngineMessage, R> {
     }
     if (entries.length > 0) this.o.logStore.append(entries, rd.entriesReplaceSuffix);
     if (rd.hardState !== null) this.o.logStore.setHardState(rd.hardState);
-    if (entries.length > 0 || rd.hardState !== null) {
+    // A commit-only hard state rides along with the next sync: nothing sent or applied depends on
+    // it being durable, and it saved one fsync per write on every member.
+    const hardStateMustSync = rd.hardState !== null && rd.hardStateMustSync !== false;
+    if (rd.hardState !== null && !hardStateMustSync) this.counters.hardStatesDeferred++;
+    if (entries.length > 0 || hardStateMustSync) {
       await this.o.logStore.sync();
       this.counters.fsyncs++;
       this.counters.entriesPersisted += entries.length;
@@ -397,25 +405,37 @@ export class Driver<M extends EngineMessage, R> {
     this.pendingReads.length = kept;
   }
 
-  /** Sends a message, first filling a snapshot chunk's bytes from the snapshot store. */
-  private async send(m: M): Promise<void> {
-    const c = m.snapshotChunk;
-    if (c !== undefined && c.data === null) {
-      let data: Uint8Array;
-      try {
-        data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(this.chunkBytes, c.meta.sizeBytes - c.offset));
-      } catch (e) {
-        // Not our durability at stake: the engine resends after a timeout. Count and move on.
-        this.o.logger.warn('cannot read snapshot to send', { index: c.meta.index, offset: c.offset, error: errorMessage(e) });
-        this.counters.messagesDropped['snapshot-read-failed'] = (this.counters.messagesDropped['snapshot-read-failed'] ?? 0) + 1;
-        return;
-      }
-      m = { ...m, snapshotChunk: { ...c, data, crc32c: crc32c(data) } };
-      this.counters.snapshotChunksSent++;
+  /**
+   * Sends messages in order. Only a snapshot chunk needs an await (its bytes are read from the
+   * snapshot store); everything else goes out without yielding, one microtask less per message.
+   */
+  private async sendAll(ms: readonly M[]): Promise<void> {
+    for (const m of ms) {
+      const c = m.snapshotChunk;
+      if (c !== undefined && c.data === null) await this.sendChunk(m, c);
+      else this.sendNow(m);
     }
+  }
+
+  private sendNow(m: M): void {
     if (this.state === 'failed') return;
     this.counters.messagesSent++;
     this.o.transport.send(m);
+  }
+
+  /** Sends a snapshot chunk, first filling its bytes from the snapshot store. */
+  private async sendChunk(m: M, c: SnapshotChunk): Promise<void> {
+    let data: Uint8Array;
+    try {
+      data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(this.chunkBytes, c.meta.sizeBytes - c.offset));
+    } catch (e) {
+      // Not our durability at stake: the engine resends after a timeout. Count and move on.
+      this.o.logger.warn('cannot read snapshot to send', { index: c.meta.index, offset: c.offset, error: errorMessage(e) });
+      this.counters.messagesDropped['snapshot-read-failed'] = (this.counters.messagesDropped['snapshot-read-failed'] ?? 0) + 1;
+      return;
+    }
+    this.counters.snapshotChunksSent++;
+    this.sendNow({ ...m, snapshotChunk: { ...c, data, crc32c: crc32c(data) } });
   }
 
   /** Starts an automatic snapshot when enough entries were applied since the last one. */

@@ -120,6 +120,12 @@ export interface Ready<M extends EngineMessage> {
   readonly entriesReplaceSuffix: boolean;
   /** Encoded hard state (Raft: term, vote, commit; Paxos: promised ballot), durable after entries. */
   readonly hardState: Uint8Array | null;
+  /**
+   * False when `hardState` differs from the last one only in what may be lost in a crash (Raft: the
+   * commit index, which is volatile state, §5.3 / etcd's MustSync): it is buffered and becomes
+   * durable with the next sync, and this Ready needs no sync for it. Absent means true.
+   */
+  readonly hardStateMustSync?: boolean;
   /** Messages to send only after everything above is durable. */
   readonly messages: readonly M[];
   /** Entries known committed, to apply in order. Never ahead of what is durable locally. */

@@ -294,8 +294,13 @@ assert(PEER_LINK_DEAD_MS >= 4 * PEER_PING_INTERVAL_MS, 'several pings are missed
 export const HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
 /** etcd's --election-timeout default. */
 export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
-/** etcd 3.6's --snapshot-count default: entries applied between snapshots. */
-export const SNAPSHOT_COUNT_DEFAULT = 10_000;
+/**
+ * Entries applied between snapshots: etcd 3.4's --snapshot-count default. etcd 3.6 lowered it to
+ * 10,000 because its snapshot is nearly free (the bbolt file is already on disk); ours serializes
+ * and checksums the whole store, which at 10,000 took 20-45% of each member's CPU under a put load
+ * over 100k keys (docs/benchmarks.md, "Cluster: Bulwark vs etcd").
+ */
+export const SNAPSHOT_COUNT_DEFAULT = 100_000;
 /** etcd's --quota-backend-bytes default (2 GiB) and suggested maximum (8 GiB). */
 export const QUOTA_BACKEND_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
 export const QUOTA_BACKEND_BYTES_MAX = 8 * 1024 * 1024 * 1024;
@@ -508,8 +513,14 @@ assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication 
 // ---------------------------------------------------------------------------------------------
 // Member runtime (src/server).
 
-/** Client writes waiting for their entry to be applied on one member; beyond it: "too many requests". */
-export const PROPOSALS_PENDING_MAX = 16 * 1024;
+/**
+ * Client writes waiting for their entry to be applied on one member; beyond it: "too many requests".
+ * It also bounds how much one Ready carries: with 16k a flooded leader spent over an election
+ * timeout on one Ready, lost leadership, and every admitted write failed (docs/benchmarks.md,
+ * "Cluster: Bulwark vs etcd", overload). A few thousand keeps the pipeline full at any load we
+ * can serve (throughput x latency is a few hundred).
+ */
+export const PROPOSALS_PENDING_MAX = 4 * 1024;
 /** Linearizable reads waiting for their read index on one member; beyond it: "too many requests". */
 export const READS_PENDING_MAX = 16 * 1024;
 /** etcd's request timeout: 5 s plus two election timeouts (the election part is added at run time). */
@@ -638,3 +649,22 @@ export const SIM_RAID_CHUNK_BYTES = RAID_CHUNK_BYTES_MIN;
 
 assert(RAID_ADMIN_POLL_INTERVAL_MS <= RAID_PROBE_INTERVAL_MS, 'the CLI sees each probe of a live volume');
 assert(RAID_ADMIN_REQUEST_TIMEOUT_MS >= 10 * RAID_ADMIN_POLL_INTERVAL_MS, 'a slow answer does not look like a dead member');
+
+// ---------------------------------------------------------------------------------------------
+// Performance under load (the real cluster; docs/benchmarks.md, "Cluster: Bulwark vs etcd").
+
+/**
+ * Bytes of client input all HTTP/2 connections of a process hand to their parsers in one turn of
+ * the event loop; past it a socket pauses until the next turn. A flood of requests is then parsed
+ * a slice at a time, and the timers in between (the consensus tick and the leader's heartbeats)
+ * still run: without it a leader flooded by 20k calls stalled past an election timeout.
+ */
+export const H2_INPUT_BYTES_PER_TURN_MAX = 256 * 1024;
+
+/** Strings whose HPACK Huffman encoding is remembered (unindexed values that repeat, like a refusal's grpc-message). */
+export const HPACK_HUFFMAN_CACHE_ENTRIES_MAX = 256;
+/** Longest string (in characters) whose Huffman encoding is remembered. */
+export const HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX = 64;
+
+assert(H2_INPUT_BYTES_PER_TURN_MAX >= H2_FRAME_BYTES_MAX * 4, 'a turn parses several of the largest frames');
+assert(HPACK_HUFFMAN_CACHE_ENTRIES_MAX * HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX <= 64 * 1024, 'the Huffman cache stays small');

@@ -392,7 +392,12 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (this.state === 'leader') this.flush();
     const { chunk, install } = this.takeChunk();
     const entries = this.log.takeUnstable();
+    const hsTermBefore = this.hsTerm;
+    const hsVoteBefore = this.hsVote;
     const hardState = this.takeHardState(install !== null);
+    // Term and vote must be durable before anything is sent on their strength; the commit index
+    // alone may be lost in a crash (it is relearned from the leader), so it waits for the next sync.
+    const hardStateMustSync = hardState === null || install !== null || this.hsTerm !== hsTermBefore || this.hsVote !== hsVoteBefore;
     const committed = this.log.takeCommitted(RAFT_COMMITTED_ENTRIES_PER_READY_MAX, RAFT_COMMITTED_BYTES_PER_READY_MAX);
     const rd: Ready<RaftMessage> = {
       soft: this.takeSoft(),
@@ -402,6 +407,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       entries: entries.length > 0 ? entries : NO_ENTRIES,
       entriesReplaceSuffix: true,
       hardState,
+      hardStateMustSync,
       messages: this.msgsAfterPersist.length > 0 ? this.msgsAfterPersist : NO_MESSAGES,
       committed: committed.length > 0 ? committed : NO_ENTRIES,
       readStates: this.readStates.length > 0 ? this.readStates : NO_READS,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../core/bytes.js';
+import { logIndex, term as toTerm } from '../core/ids.js';
 import type { RaftConfig } from './config.js';
 import type { RaftMessage } from './messages.js';
 import { nodeId, TestNetwork } from './test-network.js';
@@ -282,4 +283,36 @@ test('a single-member cluster commits each entry once it is durable', () => {
   net.elect(1);
   net.propose(1, 'solo');
   assert.deepEqual(net.node(1).sm.values(), ['solo']);
+});
+
+test('a hard state that only moves the commit index needs no sync of its own; a new term or vote does (etcd MustSync)', () => {
+  const net = new TestNetwork({ voters: 3 });
+  net.elect(1);
+  net.propose(1, 'x');
+  const found = net.queue.find((m) => m.type === 'append' && m.to === nodeId(2) && m.entries.length === 1);
+  assert.ok(found !== undefined && found.type === 'append');
+  const append = found;
+  net.queue = [];
+  const e2 = net.engine(2);
+  e2.step(append);
+  const first = e2.ready();
+  assert.equal(first.entries.length, 1);
+  e2.advance(first);
+  // The leader's next append carries only the new commit index.
+  e2.step({ ...append, prevIndex: append.entries[0]!.index, prevTerm: append.entries[0]!.term, entries: [], commit: append.entries[0]!.index });
+  const commitOnly = e2.ready();
+  assert.equal(commitOnly.entries.length, 0);
+  assert.ok(commitOnly.hardState !== null, 'the commit index moved');
+  assert.equal(commitOnly.hardStateMustSync, false);
+  e2.advance(commitOnly);
+  // A vote request of a higher term changes term and vote: durable before the answer goes out.
+  const e3 = net.engine(3);
+  const last = e3.status().lastIndex;
+  const vote: RaftMessage = { type: 'voteRequest', from: nodeId(2), to: n3, term: toTerm(e3.status().term + 5), lastIndex: logIndex(last + 10), lastTerm: toTerm(e3.status().term + 1), preVote: false, transfer: true };
+  e3.step(vote);
+  const voted = e3.ready();
+  assert.ok(voted.hardState !== null);
+  assert.notEqual(voted.hardStateMustSync, false, 'term and vote changes are synced');
+  assert.ok(voted.messages.some((m) => m.type === 'voteResponse'), 'the answer waits for the sync');
+  e3.advance(voted);
 });

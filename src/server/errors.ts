@@ -41,13 +41,23 @@ export class ServerError extends BulwarkError<ServerErrorCode> {
   }
 }
 
+const GRPC_BY_CODE = new Map<ServerErrorCode, GrpcError>();
+
 /** The status an error reaches a client with; undefined for an unexpected error (a bug: UNKNOWN). */
 export function toGrpcError(e: unknown): GrpcError | undefined {
   if (e instanceof GrpcError) return e;
   if (e instanceof KvError) return new GrpcError(Status[e.grpc], e.message);
   if (e instanceof ServerError) {
     const m = SERVER_ERRORS[e.code];
-    return new GrpcError(m.grpc, e.code === 'invalid-argument' && e.detail !== '' ? `etcdserver: ${e.detail}` : m.message);
+    if (e.code === 'invalid-argument' && e.detail !== '') return new GrpcError(m.grpc, `etcdserver: ${e.detail}`);
+    // The same status and message every time: one immutable error per code (overload refusals
+    // come by the thousand, and each new error captures a stack).
+    let g = GRPC_BY_CODE.get(e.code);
+    if (g === undefined) {
+      g = new GrpcError(m.grpc, m.message);
+      GRPC_BY_CODE.set(e.code, g);
+    }
+    return g;
   }
   if (e instanceof DecodeError) return new GrpcError(Status.INVALID_ARGUMENT, `etcdserver: malformed request: ${e.message}`);
   return undefined;

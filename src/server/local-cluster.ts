@@ -34,6 +34,8 @@ export interface LocalClusterOptions {
   /** Per-member extra flags, by member name. */
   readonly memberArgs?: Readonly<Record<string, readonly string[]>>;
   readonly env?: Readonly<Record<string, string>>;
+  /** Flags for the node runtime of every member (e.g. --cpu-prof, --max-semi-space-size=16). */
+  readonly nodeArgs?: readonly string[];
   /** Where member output goes: files under dir (default) or inherited (for `bulwark up --verbose`). */
   readonly output?: 'files' | 'inherit';
   /** Each member's data on a RAID volume over `disks` directories (dir/<name>/disk1, ...). */
@@ -144,7 +146,7 @@ export class LocalCluster {
     const m = this.member(name);
     if (m.proc !== null) throw new Error(`member ${name} is already running`);
     const inherit = this.o.output === 'inherit';
-    const proc = spawn(process.execPath, [BULWARK_MAIN, ...this.argsFor(name, state)], {
+    const proc = spawn(process.execPath, [...(this.o.nodeArgs ?? []), BULWARK_MAIN, ...this.argsFor(name, state)], {
       stdio: inherit ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...this.o.env },
     });

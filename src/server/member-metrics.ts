@@ -52,6 +52,10 @@ export class MemberMetrics {
     this.walFsync = r.histogram('etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', DISK_BUCKETS_S);
     g('etcd_disk_wal_fsyncs_total', 'Number of WAL fsyncs (group commits).', () => m.driverCounters().fsyncs);
     g('bulwark_wal_entries_per_fsync_max', 'Most entries made durable by one fsync.', () => m.driverCounters().entriesPerSyncMax);
+    g('bulwark_consensus_readies_total', 'Readies the consensus loop carried out.', () => m.driverCounters().readies);
+    g('bulwark_consensus_entries_persisted_total', 'Log entries made durable by this member.', () => m.driverCounters().entriesPersisted);
+    g('bulwark_consensus_messages_sent_total', 'Consensus messages handed to the peer transport.', () => m.driverCounters().messagesSent);
+    g('bulwark_consensus_messages_received_total', 'Consensus messages received from peers.', () => m.driverCounters().messagesReceived);
     this.peerRttS = r.histogram('etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers.', RTT_BUCKETS_S);
     const sent = r.gauge('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.');
     sent.collect(() => {

@@ -446,7 +446,8 @@ class CallState implements ServerWriter<unknown> {
       const extra = this.extraHeaders ?? [];
       this.conn.sendHeaders(this.stream, [...RESPONSE_HEADERS, ...extra, ...trailers], true);
     }
-    this.settle(error ?? new GrpcError(Status.CANCELLED, 'the call is over'));
+    // Most calls have nothing left to settle: build the error (and its stack) only when needed.
+    if (this.queue !== undefined || this.writeWaiter !== undefined) this.settle(error ?? new GrpcError(Status.CANCELLED, 'the call is over'));
   }
 
   /** The call ends without a normal response: reset by the client, deadline, lost connection. */

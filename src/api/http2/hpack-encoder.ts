@@ -6,12 +6,15 @@
  * Literals use Huffman coding when it is shorter.
  */
 import { assert } from '../../core/assert.js';
+import { HPACK_HUFFMAN_CACHE_ENTRIES_MAX, HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX } from '../../core/limits.js';
 import type { ByteSink } from './byte-sink.js';
 import { huffmanEncode, huffmanEncodedLength } from './hpack-huffman.js';
 import { ENTRY_OVERHEAD_BYTES, STATIC_TABLE, STATIC_TABLE_LENGTH } from './hpack-static-table.js';
 import { latin1Write } from './latin1.js';
 
 /** Names whose values change on nearly every message: literal without indexing. */
+/** Huffman encodings of short strings seen lately, shared by every encoder (pure function of the string). */
+const HUFFMAN_CACHE = new Map<string, Uint8Array>();
 const UNINDEXED_NAMES = new Set(['grpc-timeout', 'grpc-message', 'content-length', 'date', 'grpc-status-details-bin']);
 /** Names whose values are secrets: never indexed, here or by any intermediary (RFC 7541 §7.1.3). */
 const SENSITIVE_NAMES = new Set(['authorization', 'token', 'cookie', 'set-cookie', 'proxy-authorization']);
@@ -164,11 +167,25 @@ export class HpackEncoder {
   }
 
   private string(out: ByteSink, s: string): void {
+    const cached = s.length <= HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX ? HUFFMAN_CACHE.get(s) : undefined;
+    if (cached !== undefined) {
+      this.integer(out, 0x80, 7, cached.length);
+      out.ensure(cached.length);
+      out.buf.set(cached, out.pos);
+      out.pos += cached.length;
+      return;
+    }
     const huffLength = s.length > 4 ? huffmanEncodedLength(s) : s.length;
     if (huffLength < s.length) {
       this.integer(out, 0x80, 7, huffLength);
       out.ensure(huffLength);
+      const at = out.pos;
       out.pos = huffmanEncode(s, out.buf, out.pos);
+      // Unindexed values repeat (grpc-message of a refusal, grpc-timeout): encode each once.
+      if (s.length <= HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX) {
+        if (HUFFMAN_CACHE.size >= HPACK_HUFFMAN_CACHE_ENTRIES_MAX) HUFFMAN_CACHE.clear();
+        HUFFMAN_CACHE.set(s, new Uint8Array(out.buf.subarray(at, out.pos))); // a copy: out.buf is reused
+      }
     } else {
       this.integer(out, 0x00, 7, s.length);
       out.ensure(s.length);

@@ -175,3 +175,22 @@ test('an oversized header list is decoded for table state but its headers are dr
   e.encode(['x-small', 'y'], sink2);
   assert.deepEqual(d.decode(sink2.take()).headers, ['x-small', 'y']);
 });
+
+test('a remembered Huffman encoding is a copy: later blocks written over the same buffer do not change it', () => {
+  const e = new HpackEncoder();
+  const d = decoder(4096);
+  // One scratch sink reset between blocks, as the connection does.
+  const sink = new ByteSink(64);
+  const block = (h: string[]): string[] => {
+    sink.reset();
+    e.encode(h, sink);
+    return d.decode(sink.buf.subarray(0, sink.pos).slice()).headers;
+  };
+  const refusal = ['grpc-status', '8', 'grpc-message', 'etcdserver: too many requests'];
+  for (let i = 0; i < 5; i++) {
+    assert.deepEqual(block(refusal), refusal, `block ${i}`);
+    // Other bytes over the same buffer, so a view of an earlier block would now read garbage.
+    const other = ['grpc-message', `other message number ${i} with padding`];
+    assert.deepEqual(block(other), other);
+  }
+});
