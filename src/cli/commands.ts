@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { benchCommand } from './cmd-bench.js';
 import { lbCommand } from './cmd-lb.js';
 import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
@@ -9,5 +10,6 @@ export const COMMANDS: readonly Command[] = [
   upCommand,
   simCommand,
   lbCommand,
+  benchCommand,
   versionCommand,
 ];

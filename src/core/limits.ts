@@ -255,3 +255,34 @@ export const SIM_CLIENT_ATTEMPTS_MAX = 6;
 
 assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal cluster');
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark tool (src/bench, `bulwark bench`).
+
+/** Requests in flight at once, and connections they share. */
+export const BENCH_CONCURRENCY_MAX = 16_384;
+export const BENCH_CONNECTIONS_MAX = 1024;
+/** Watch streams of the watch fan-out workload. */
+export const BENCH_WATCHERS_MAX = 10_000;
+/** Distinct keys, and value size (etcd refuses requests above 1.5 MiB). */
+export const BENCH_KEY_COUNT_MAX = 10_000_000;
+export const BENCH_VALUE_BYTES_MAX = 1024 * 1024;
+/** Writers filling the key space before a read workload. */
+export const BENCH_PRELOAD_CONCURRENCY = 64;
+/** Distinct error messages a run keeps counts of (the rest are counted, not named). */
+export const BENCH_ERROR_KINDS_MAX = 16;
+/** How often the progress bar is redrawn. */
+export const BENCH_PROGRESS_INTERVAL_MS = 250;
+/** After the last put of a watch run, how long to wait for events still on their way. */
+export const BENCH_WATCH_DRAIN_MS_MAX = 5000;
+/** Rounds of `--compare` (A B A B ...). */
+export const BENCH_COMPARE_ROUNDS_MAX = 100;
+/** Latency histogram: exact below 2^bits, then 2^(bits-1) buckets per power of two (0.8 % error). */
+export const HISTOGRAM_SUB_BUCKET_BITS = 8;
+/** Largest value recorded (µs): one hour; larger values are clamped and counted as such. */
+export const HISTOGRAM_VALUE_MAX = 3_600_000_000;
+
+assert(BENCH_CONNECTIONS_MAX <= BENCH_CONCURRENCY_MAX, 'every connection can carry a request');
+assert(BENCH_VALUE_BYTES_MAX < REQUEST_BYTES_MAX, 'a benchmark value fits in a request');
+assert(HISTOGRAM_SUB_BUCKET_BITS >= 2 && HISTOGRAM_SUB_BUCKET_BITS <= 16, 'histogram precision in a sane range');
+assert(HISTOGRAM_VALUE_MAX < 2 ** 52, 'histogram values are exact doubles');
