@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { benchCommand } from './cmd-bench.js';
+import { chaosCommand } from './cmd-chaos.js';
 import { lbCommand } from './cmd-lb.js';
 import { simCommand } from './cmd-sim.js';
 import { upCommand } from './cmd-up.js';
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   simCommand,
   lbCommand,
   benchCommand,
+  chaosCommand,
   versionCommand,
 ];

@@ -1,0 +1,95 @@
+/**
+ * A lock with fencing tokens: clients contend for one of a few locks with etcd's lock service
+ * (v3lockpb.Lock, held through a lease), read the lock key's create revision as their token, use
+ * the protected resource twice while holding it (keeping the lease alive between), then unlock and
+ * revoke the lease. The resource is in this process and refuses tokens below the highest it has
+ * seen (check-lock.ts).
+ */
+import { text, type EtcdConnection } from '../bench/etcd-client.js';
+import { CHAOS_LOCK_NAMES, CHAOS_LOCK_TTL_SECONDS } from '../core/limits.js';
+import { checkLock, FencedResource, type LockInput, type LockOutput } from './check-lock.js';
+import type { RecordedOp } from './history.js';
+import { endWrite, pause, type CheckOutcome, type ClientContext, type Workload } from './workload.js';
+
+export class LockWorkload implements Workload {
+  readonly name = 'lock';
+  readonly resource = new FencedResource();
+
+  async prepare(): Promise<void> {}
+
+  async client(ctx: ClientContext): Promise<void> {
+    const call = { deadlineMs: ctx.opTimeoutMs };
+    while (!ctx.signal.aborted) {
+      await ctx.throttle();
+      const lock = `${ctx.keyPrefix}lock/${ctx.random.int(CHAOS_LOCK_NAMES)}`;
+      const acquire = ctx.recorder.invoke<LockInput, LockOutput>(ctx.index, ctx.member, { type: 'acquire', lock });
+      let lease: bigint;
+      try {
+        lease = (await ctx.conn.leaseGrant(CHAOS_LOCK_TTL_SECONDS, call)).id;
+      } catch (e) {
+        endWrite(acquire, e);
+        continue;
+      }
+      let key: Uint8Array;
+      try {
+        // Waiting for a lock held by another client takes a while: a longer deadline.
+        key = (await ctx.conn.lock(lock, lease, { deadlineMs: ctx.opTimeoutMs * 3 })).key;
+      } catch (e) {
+        endWrite(acquire, e);
+        await ctx.conn.leaseRevoke(lease, call).catch(() => {}); // whatever we may hold goes with it
+        continue;
+      }
+      let token: number | null = null;
+      let leaseAlive = true;
+      try {
+        const kv = await ctx.conn.get(text(key), call);
+        token = kv.value === null ? null : kv.createRevision;
+        if (token === null) leaseAlive = await keepAlive(ctx.conn, lease, ctx.opTimeoutMs);
+      } catch {
+        // We hold the lock (Lock returned) but cannot learn our token: count it in doubt.
+        acquire.info('could not read the lock key after the grant');
+        await ctx.conn.leaseRevoke(lease, call).catch(() => {});
+        continue;
+      }
+      acquire.ok({ token, key: text(key), lease: lease.toString(16), leaseAlive });
+      if (token !== null) {
+        for (let use = 0; use < 2 && !ctx.signal.aborted; use++) {
+          const h = ctx.recorder.invoke<LockInput, LockOutput>(ctx.index, ctx.member, { type: 'use', lock, token });
+          h.ok(this.resource.access({ client: ctx.index, token, atMs: ctx.recorder.clock.now() }));
+          await pause(20 + ctx.random.int(80));
+          if (use === 0) await keepAlive(ctx.conn, lease, ctx.opTimeoutMs).catch(() => false);
+        }
+      }
+      const release = ctx.recorder.invoke<LockInput, LockOutput>(ctx.index, ctx.member, { type: 'release', lock, key: text(key) });
+      try {
+        await ctx.conn.unlock(key, call);
+        release.ok({});
+      } catch (e) {
+        endWrite(release, e);
+      }
+      await ctx.conn.leaseRevoke(lease, call).catch(() => {});
+    }
+  }
+
+  async finish(): Promise<void> {}
+
+  check(ops: readonly RecordedOp[]): CheckOutcome {
+    return checkLock(ops, this.resource.log);
+  }
+
+  extra(): unknown {
+    return { resource: this.resource.log };
+  }
+}
+
+/** One keep-alive on a short-lived stream: whether the lease is still alive. */
+async function keepAlive(conn: EtcdConnection, lease: bigint, timeoutMs: number): Promise<boolean> {
+  const s = conn.keepAliveStream({ deadlineMs: timeoutMs });
+  try {
+    await s.write({ ID: lease });
+    for await (const r of s) return r.TTL > 0;
+    return false;
+  } finally {
+    s.cancel();
+  }
+}
