@@ -34,6 +34,7 @@ class ZipfianChooser implements KeyChooser {
   private readonly eta: number;
   private readonly half: number;
   private readonly multiplier: number;
+  private readonly offset: number;
 
   constructor(
     private readonly n: number,
@@ -47,6 +48,7 @@ class ZipfianChooser implements KeyChooser {
     this.eta = (1 - Math.pow(2 / n, 1 - theta)) / (1 - zeta2 / this.zetan);
     this.half = 1 + Math.pow(0.5, theta);
     this.multiplier = scatterMultiplier(n);
+    this.offset = Math.floor(n * 0.618);
   }
 
   next(): number {
@@ -57,7 +59,7 @@ class ZipfianChooser implements KeyChooser {
     else if (uz < this.half) rank = 1;
     else rank = Math.floor(this.n * Math.pow(this.eta * u - this.eta + 1, this.alpha));
     if (rank >= this.n) rank = this.n - 1;
-    return Number((BigInt(rank) * BigInt(this.multiplier)) % BigInt(this.n));
+    return Number((BigInt(rank) * BigInt(this.multiplier) + BigInt(this.offset)) % BigInt(this.n));
   }
 }
 
@@ -67,7 +69,7 @@ function zeta(n: number, theta: number): number {
   return sum;
 }
 
-/** A multiplier coprime to n: rank → rank·m mod n is a permutation of [0, n), so rank 0 is not key 0. */
+/** A multiplier coprime to n: rank → (rank·m + c) mod n is a permutation of [0, n), so the hot ranks are not keys 0, 1, 2... */
 function scatterMultiplier(n: number): number {
   if (n <= 2) return 1;
   let m = 2654435761 % n;

@@ -46,6 +46,8 @@ export interface CampaignOptions {
   /** Ends the load phase early (Ctrl-C); the run is still healed and checked. */
   readonly signal?: AbortSignal;
   readonly keyPrefix?: string;
+  /** How the nemesis picks the next fault (default random). */
+  readonly faultOrder?: 'random' | 'cycle';
 }
 
 export type CampaignResult = RunSummary;
@@ -163,7 +165,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       };
     });
 
-    const nemesis = new Nemesis({ target: t, kinds, intervalMs: o.faultIntervalMs, durationMs: o.faultDurationMs, random: random.fork(), clock, log: o.log });
+    const nemesis = new Nemesis({ target: t, kinds, intervalMs: o.faultIntervalMs, durationMs: o.faultDurationMs, random: random.fork(), clock, log: o.log, ...(o.faultOrder === undefined ? {} : { order: o.faultOrder }) });
     o.log(`load: ${o.clients} client(s), workload ${o.workload}, ${(o.durationMs / 1000).toFixed(0)} s; faults: ${kinds.length === 0 ? 'none' : kinds.join(', ')}`);
     progress = setInterval(() => {
       const c = countOutcomes(recorder.ops);

@@ -31,6 +31,7 @@ export type LockOutput =
   | Record<string, never>;
 
 export interface ResourceAccess {
+  readonly lock: string;
   readonly atMs: number;
   readonly client: number;
   readonly token: number;
@@ -42,10 +43,12 @@ export class FencedResource {
   private highest = 0;
   readonly log: ResourceAccess[] = [];
 
+  constructor(readonly lock: string) {}
+
   access(o: { readonly client: number; readonly token: number; readonly atMs: number }): { accepted: boolean; highest: number } {
     const accepted = o.token >= this.highest;
     if (accepted) this.highest = o.token;
-    this.log.push({ atMs: o.atMs, client: o.client, token: o.token, accepted });
+    this.log.push({ lock: this.lock, atMs: o.atMs, client: o.client, token: o.token, accepted });
     return { accepted, highest: this.highest };
   }
 }
@@ -82,15 +85,16 @@ export function checkLock(ops: readonly RecordedOp[], log: readonly ResourceAcce
     if (a.output!.leaseAlive) anomalies.add({ type: 'lock-granted-without-key', key: a.input.lock, message: `Lock returned ${a.output!.key} (op ${a.id}) with its lease alive, but the key did not exist`, opIds: [a.id], detail: null });
     else lostBeforeUse++;
   }
-  let highest = -Infinity;
+  const highest = new Map<string, number>();
   let rejected = 0;
   for (const e of log) {
     if (!e.accepted) {
       rejected++;
       continue;
     }
-    if (e.token < highest) anomalies.add({ type: 'fencing-violated', key: null, message: `the resource accepted token ${e.token} after ${highest}`, opIds: [], detail: null });
-    highest = Math.max(highest, e.token);
+    const h = highest.get(e.lock) ?? -Infinity;
+    if (e.token < h) anomalies.add({ type: 'fencing-violated', key: e.lock, message: `the resource of ${e.lock} accepted token ${e.token} after ${h}`, opIds: [], detail: null });
+    highest.set(e.lock, Math.max(h, e.token));
   }
   // Holds: from the grant to the release request (or the last use).
   const holds = acquires.map((a) => {

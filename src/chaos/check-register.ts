@@ -39,7 +39,7 @@ export function toCheckOperation(op: RecordedOp): Operation | null {
   if (op.outcome === 'fail') return null;
   if (op.outcome === 'info') {
     if (input.type === 'get') return null;
-    return { id: op.id, clientId: op.process, input, callTime: op.callMs, returnTime: null, output: null };
+    return { id: op.id, clientId: op.client, input, callTime: op.callMs, returnTime: null, output: null };
   }
   const out = op.output as Record<string, unknown>;
   let output: KvOutput;
@@ -54,7 +54,7 @@ export function toCheckOperation(op: RecordedOp): Operation | null {
       output = { type: 'cas', ok: out['ok'] === true };
       break;
   }
-  return { id: op.id, clientId: op.process, input, callTime: op.callMs, returnTime: op.returnMs, output };
+  return { id: op.id, clientId: op.client, input, callTime: op.callMs, returnTime: op.returnMs, output };
 }
 
 export function checkRegister(ops: readonly RecordedOp[], o: { readonly stepsMax?: number } = {}): CheckOutcome {

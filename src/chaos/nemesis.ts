@@ -29,6 +29,8 @@ export interface NemesisOptions {
   readonly random: Random;
   readonly clock: RunClock;
   readonly log: (line: string) => void;
+  /** random (default): each fault drawn from the kinds; cycle: the kinds in turn (CI covers each). */
+  readonly order?: 'random' | 'cycle';
 }
 
 interface Active {
@@ -54,7 +56,7 @@ export class Nemesis {
     while (!signal.aborted) {
       await pause(this.jitter(this.o.intervalMs), signal);
       if (signal.aborted) break;
-      const kind = this.o.random.pick(this.o.kinds);
+      const kind = this.o.order === 'cycle' ? this.o.kinds[this.nextId % this.o.kinds.length]! : this.o.random.pick(this.o.kinds);
       await this.inject(kind);
       await pause(this.jitter(this.o.durationMs), signal);
       await this.healActive();
@@ -94,7 +96,7 @@ export class Nemesis {
         case 'partition-oneway': {
           const shape = await this.partitionShape(kind);
           const p = buildPartition(t.members, shape, this.o.random);
-          record.members = [...t.members];
+          record.members = [...p.affected];
           record.description = p.description;
           await t.fabric!.partition(p.cuts);
           heal = () => t.fabric!.heal();

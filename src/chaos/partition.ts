@@ -20,6 +20,8 @@ export type PartitionShape =
 
 export interface Partition {
   readonly cuts: readonly DirectedLink[];
+  /** The members to show as hit: the minority side, the lone or one-way member, the bridge. */
+  readonly affected: readonly string[];
   /** For people: "m1 m2 | m3". */
   readonly description: string;
 }
@@ -47,12 +49,12 @@ export function buildPartition(members: readonly string[], shape: PartitionShape
       const s = shuffled(members, random);
       const a = s.slice(0, Math.floor(s.length / 2)).sort();
       const b = s.slice(Math.floor(s.length / 2)).sort();
-      return { cuts: cutBetween(a, b), description: `${a.join(' ')} | ${b.join(' ')}` };
+      return { cuts: cutBetween(a, b), affected: a, description: `${a.join(' ')} | ${b.join(' ')}` };
     }
     case 'lone': {
       assert(members.includes(shape.member), 'the lone member is a member');
       const rest = members.filter((m) => m !== shape.member);
-      return { cuts: cutBetween([shape.member], rest), description: `${shape.member} | ${rest.join(' ')}` };
+      return { cuts: cutBetween([shape.member], rest), affected: [shape.member], description: `${shape.member} | ${rest.join(' ')}` };
     }
     case 'bridge': {
       assert(members.length >= 3, 'a bridge needs three members');
@@ -61,12 +63,12 @@ export function buildPartition(members: readonly string[], shape: PartitionShape
       const others = s.slice(1);
       const a = others.slice(0, Math.floor(others.length / 2)).sort();
       const b = others.slice(Math.floor(others.length / 2)).sort();
-      return { cuts: cutBetween(a, b), description: `${a.join(' ')} | ${b.join(' ')}, bridged by ${bridge}` };
+      return { cuts: cutBetween(a, b), affected: [bridge], description: `${a.join(' ')} | ${b.join(' ')}, bridged by ${bridge}` };
     }
     case 'oneway': {
       const rest = members.filter((m) => m !== shape.member);
       const cuts = rest.map((r) => (shape.inbound ? { from: r, to: shape.member } : { from: shape.member, to: r }));
-      return { cuts, description: shape.inbound ? `${shape.member} hears nobody (${rest.join(' ')} → ${shape.member} cut)` : `nobody hears ${shape.member} (${shape.member} → ${rest.join(' ')} cut)` };
+      return { cuts, affected: [shape.member], description: shape.inbound ? `${shape.member} hears nobody (${rest.join(' ')} → ${shape.member} cut)` : `nobody hears ${shape.member} (${shape.member} → ${rest.join(' ')} cut)` };
     }
   }
 }

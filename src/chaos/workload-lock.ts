@@ -7,13 +7,20 @@
  */
 import { text, type EtcdConnection } from '../bench/etcd-client.js';
 import { CHAOS_LOCK_NAMES, CHAOS_LOCK_TTL_SECONDS } from '../core/limits.js';
-import { checkLock, FencedResource, type LockInput, type LockOutput } from './check-lock.js';
+import { checkLock, FencedResource, type LockInput, type LockOutput, type ResourceAccess } from './check-lock.js';
 import type { RecordedOp } from './history.js';
 import { endWrite, pause, type CheckOutcome, type ClientContext, type Workload } from './workload.js';
 
 export class LockWorkload implements Workload {
   readonly name = 'lock';
-  readonly resource = new FencedResource();
+  /** One protected resource per lock: tokens of different locks are not comparable. */
+  private readonly resources = new Map<string, FencedResource>();
+
+  private resource(lock: string): FencedResource {
+    let r = this.resources.get(lock);
+    if (r === undefined) this.resources.set(lock, (r = new FencedResource(lock)));
+    return r;
+  }
 
   async prepare(): Promise<void> {}
 
@@ -55,7 +62,7 @@ export class LockWorkload implements Workload {
       if (token !== null) {
         for (let use = 0; use < 2 && !ctx.signal.aborted; use++) {
           const h = ctx.recorder.invoke<LockInput, LockOutput>(ctx.index, ctx.member, { type: 'use', lock, token });
-          h.ok(this.resource.access({ client: ctx.index, token, atMs: ctx.recorder.clock.now() }));
+          h.ok(this.resource(lock).access({ client: ctx.index, token, atMs: ctx.recorder.clock.now() }));
           await pause(20 + ctx.random.int(80));
           if (use === 0) await keepAlive(ctx.conn, lease, ctx.opTimeoutMs).catch(() => false);
         }
@@ -73,12 +80,16 @@ export class LockWorkload implements Workload {
 
   async finish(): Promise<void> {}
 
+  private log(): ResourceAccess[] {
+    return [...this.resources.values()].flatMap((r) => r.log).sort((a, b) => a.atMs - b.atMs);
+  }
+
   check(ops: readonly RecordedOp[]): CheckOutcome {
-    return checkLock(ops, this.resource.log);
+    return checkLock(ops, this.log());
   }
 
   extra(): unknown {
-    return { resource: this.resource.log };
+    return { resource: this.log() };
   }
 }
 
