@@ -230,14 +230,34 @@ export abstract class ProcessClusterTarget implements ClusterTarget {
     const conn = new EtcdConnection(this.endpoint(others[0]!));
     try {
       const call = { deadlineMs: CHAOS_ADMIN_TIMEOUT_MS };
-      const list = await conn.memberList(call);
+      // etcd refuses membership changes while a member is not known to be healthy ("unhealthy
+      // cluster"), as it should right after another fault: wait for health, then retry.
+      await Promise.all(this.members.filter((m) => this.proc(m).state === 'running').map((m) => this.waitHealthy(m, CHAOS_ADMIN_TIMEOUT_MS * 3).catch(() => {})));
       const url = this.peerUrl(member);
+      const list = await retry(() => conn.memberList(call), CHAOS_ADMIN_TIMEOUT_MS * 3);
       const old = list.find((m) => m.name === member || m.peerURLs.includes(url));
       this.proc(member).expectExit();
-      if (old !== undefined) await conn.memberRemove(old.ID, call);
+      // A retried call may find its earlier attempt done (the answer was lost): check the list.
+      if (old !== undefined) {
+        await retry(async () => {
+          try {
+            await conn.memberRemove(old.ID, call);
+          } catch (e) {
+            if ((await conn.memberList(call)).some((m) => m.ID === old.ID)) throw e;
+          }
+        }, CHAOS_ADMIN_TIMEOUT_MS * 3);
+      }
       await this.proc(member).kill();
       rmSync(this.dataDir(member), { recursive: true, force: true });
-      const added = await retry(() => conn.memberAdd([url], call), CHAOS_ADMIN_TIMEOUT_MS * 3);
+      const added = await retry(async () => {
+        try {
+          return await conn.memberAdd([url], call);
+        } catch (e) {
+          const members = await conn.memberList(call);
+          if (members.some((m) => m.peerURLs.includes(url))) return { member: undefined, members };
+          throw e;
+        }
+      }, CHAOS_ADMIN_TIMEOUT_MS * 3);
       const initialCluster = added.members
         .flatMap((m) => m.peerURLs.map((u) => `${m.name === '' ? (u === url ? member : m.name) : m.name}=${u}`))
         .join(',');

@@ -227,8 +227,24 @@ export class Nemesis {
     return l === undefined ? null : { name: l.name, id: l.id };
   }
 
-  /** Maintenance.MoveLeader on the leader, to a random follower (etcdctl move-leader). */
+  /**
+   * Maintenance.MoveLeader on the leader, to a random follower (etcdctl move-leader). Right after
+   * another fault the leader we found may already have lost its role: look again and retry, for
+   * a bounded time.
+   */
   private async moveLeader(): Promise<string> {
+    const deadline = Date.now() + CHAOS_ADMIN_TIMEOUT_MS * 2;
+    for (;;) {
+      try {
+        return await this.moveLeaderOnce();
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await pause(250);
+      }
+    }
+  }
+
+  private async moveLeaderOnce(): Promise<string> {
     const st = await this.statuses();
     const l = await this.leader();
     if (l === null) throw new Error('no leader to move');
