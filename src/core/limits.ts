@@ -336,3 +336,59 @@ assert(CHAOS_WATCH_STALL_MS > 2 * CHAOS_WATCH_PROGRESS_MS, 'a stream is abandone
 assert(CHAOS_REGISTER_OPS_PER_KEY * CHAOS_REGISTER_KEYS_AT_ONCE <= 1000, 'a register key history stays small enough to search');
 assert(CHAOS_LINEARIZABILITY_STEPS_MAX <= LINEARIZABILITY_SEARCH_STEPS_MAX, 'the chaos budget is within the checker bound');
 assert(PROXY_QUEUE_BYTES_MAX >= PEER_FRAME_BYTES_MAX, 'a proxy can hold one full peer frame');
+
+// ---------------------------------------------------------------------------------------------
+// RAID volumes (src/storage).
+
+/** Members of a volume (RAID-1 copies or RAID-5 columns). */
+export const RAID_MEMBERS_MAX = 16;
+/** RAID-1 needs two copies to be redundant at all. */
+export const RAID1_MEMBERS_MIN = 2;
+/** RAID-5 needs two data columns and a parity column. */
+export const RAID5_MEMBERS_MIN = 3;
+/** Chunk (stripe unit) sizes: a power of two in this range (md's default is 512 KiB); each chunk has its own CRC32C. */
+export const RAID_CHUNK_BYTES_MIN = 4 * 1024;
+export const RAID_CHUNK_BYTES_MAX = 512 * 1024;
+export const RAID_CHUNK_BYTES_DEFAULT = 64 * 1024;
+/** Stripe images kept in memory (clean ones are evicted least recently used first). */
+export const RAID_STRIPE_CACHE_BYTES_MAX = 32 * 1024 * 1024;
+/** Unflushed (dirty) stripe bytes; beyond it a write flushes first, so memory stays bounded. */
+export const RAID_DIRTY_BYTES_MAX = 8 * 1024 * 1024;
+/** Journal bytes on one member before a checkpoint empties it (opening reads a whole journal into memory). */
+export const RAID_JOURNAL_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * One journal record: the dirty data of one flush plus its metadata. A flush carries at most the
+ * dirty bytes (and parity for them) plus metadata, so this bounds what open() will read per record.
+ */
+export const RAID_JOURNAL_RECORD_BYTES_MAX = 4 * RAID_DIRTY_BYTES_MAX + 16 * 1024 * 1024;
+/** Member file handles kept open per member (clean ones are closed least recently used first). */
+export const RAID_MEMBER_HANDLES_MAX = 256;
+/** The checkpointed metadata (namespace, sizes, checksums) of one volume. */
+export const RAID_META_BYTES_MAX = 256 * 1024 * 1024;
+/** A superblock. */
+export const RAID_SUPERBLOCK_BYTES_MAX = 64 * 1024;
+/** A path inside a volume. */
+export const RAID_PATH_BYTES_MAX = 4096;
+/** Bytes of one member rebuilt or scrubbed while holding the volume lock (the rest of the time it serves). */
+export const RAID_RESYNC_STEP_BYTES = 1024 * 1024;
+/** Default rebuild and scrub rates (md's speed_limit_max is 200 MB/s; we default lower to stay out of the way). */
+export const RAID_REBUILD_BYTES_PER_SEC_DEFAULT = 64 * 1024 * 1024;
+export const RAID_SCRUB_BYTES_PER_SEC_DEFAULT = 32 * 1024 * 1024;
+/** The slowest rate a rebuild or scrub may be throttled to (md's speed_limit_min is 1 MB/s). */
+export const RAID_RESYNC_BYTES_PER_SEC_MIN = 64 * 1024;
+/** How often a running rebuild or scrub writes its progress into the superblocks, for `raid status`. */
+export const RAID_PROGRESS_PERSIST_BYTES = 64 * 1024 * 1024;
+/**
+ * How often a flush also reads every member's superblock by path. Writes go to open handles, which
+ * keep working on a directory that was deleted or unmounted; a fresh read notices.
+ */
+export const RAID_PROBE_INTERVAL_MS = 1000;
+
+assert(RAID5_MEMBERS_MIN <= RAID_MEMBERS_MAX && RAID1_MEMBERS_MIN <= RAID_MEMBERS_MAX, 'RAID member bounds are ordered');
+assert(RAID_CHUNK_BYTES_MIN <= RAID_CHUNK_BYTES_DEFAULT && RAID_CHUNK_BYTES_DEFAULT <= RAID_CHUNK_BYTES_MAX, 'the default chunk is in range');
+assert(RAID_DIRTY_BYTES_MAX >= (RAID_MEMBERS_MAX - 1) * RAID_CHUNK_BYTES_MAX, 'at least one full stripe can be dirty');
+assert(RAID_STRIPE_CACHE_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'dirty stripes leave room in the cache for clean ones');
+assert(RAID_JOURNAL_RECORD_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'a journal record holds a full flush (data and parity)');
+assert(RAID_JOURNAL_BYTES_MAX >= RAID_JOURNAL_RECORD_BYTES_MAX, 'a journal holds at least one record');
+assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a few chunks at least');
+assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
