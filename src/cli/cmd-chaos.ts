@@ -53,6 +53,7 @@ Faults:
                          groups: ${Object.keys(FAULT_GROUPS).join(', ')}; none
   --fault-interval D     quiet time between faults (default 3s, jittered ±50 %)
   --fault-duration D     how long a fault is held (default 3s, jittered ±50 %)
+  --fault-order O        random (default) or cycle (each kind in turn)
 
 Run:
   --duration D           load phase (default 30s); then healing, final reads, checking
@@ -84,6 +85,7 @@ const options = {
   faults: { type: 'string' },
   'fault-interval': { type: 'string' },
   'fault-duration': { type: 'string' },
+  'fault-order': { type: 'string' },
   duration: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
@@ -120,6 +122,8 @@ export const chaosCommand: Command = {
     if (parsed.unknown.length > 0) throw new UsageError(`--faults: unknown ${parsed.unknown.join(', ')} (kinds: ${FAULT_KINDS.join(', ')}; groups: ${Object.keys(FAULT_GROUPS).join(', ')})`);
     let network = values.network ?? 'proxy';
     if (!['proxy', 'netns', 'none'].includes(network)) throw new UsageError(`--network: expected proxy, netns or none, got "${network}"`);
+    const faultOrder = values['fault-order'] ?? 'random';
+    if (faultOrder !== 'random' && faultOrder !== 'cycle') throw new UsageError(`--fault-order: expected random or cycle, got "${faultOrder}"`);
     const members = int('members', values.members, 3);
     const seed = values.seed === undefined ? Date.now() % 1_000_000 : int('seed', values.seed, 0, 0);
     const quiet = values.quiet === true;
@@ -181,6 +185,7 @@ export const chaosCommand: Command = {
         faults: parsed.kinds,
         faultIntervalMs: duration('fault-interval', values['fault-interval'], 3000),
         faultDurationMs: duration('fault-duration', values['fault-duration'], 3000),
+        faultOrder,
         opTimeoutMs: duration('op-timeout', values['op-timeout'], 1000),
         ratePerSecond: int('rate', values.rate, 200),
         reads,

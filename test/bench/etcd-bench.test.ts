@@ -98,3 +98,30 @@ test('--compare runs the sides alternately, the same number of rounds each', { s
 test('an endpoint that does not answer is a clear error', { skip: etcdMissing, timeout: 30_000 }, async () => {
   await assert.rejects(runBench(options({ endpoints: ['127.0.0.1:1'] })), /127\.0\.0\.1:1 does not answer/);
 });
+
+test('chaos against given endpoints: the workload runs and leadership moves through the API', { skip: etcdMissing, timeout: 90_000 }, async () => {
+  const { runCampaign } = await import('../../src/chaos/campaign.js');
+  const { EndpointsTarget } = await import('../../src/chaos/target-endpoints.js');
+  const endpoints = new EndpointsTarget(target!.members.map((m) => target!.endpoint(m)));
+  assert.match(endpoints.unsupported('kill') ?? '', /did not start/);
+  const r = await runCampaign({
+    target: endpoints,
+    network: 'none',
+    workload: 'register',
+    clients: 3,
+    durationMs: 3000,
+    faults: ['leader-move', 'kill'],
+    faultIntervalMs: 300,
+    faultDurationMs: 500,
+    opTimeoutMs: 1000,
+    ratePerSecond: 100,
+    reads: 'linearizable',
+    seed: 5,
+    outDir: null,
+    log: () => {},
+  });
+  assert.equal(r.verdict, 'valid');
+  assert.ok(r.faults.some((f) => f.kind === 'leader-move' && f.error === null), JSON.stringify(r.faults));
+  assert.ok(r.skippedFaults.some((s) => s.startsWith('kill')));
+  assert.ok(r.ops.filter((o) => o.outcome === 'ok').length > 50);
+});
