@@ -3,6 +3,7 @@
  * connections), for how long, and the shape of the keys and values. Validated here, once, so the
  * runner can rely on it.
  */
+import { assertNever } from '../core/assert.js';
 import {
   BENCH_CONCURRENCY_MAX,
   BENCH_CONNECTIONS_MAX,
@@ -104,6 +105,8 @@ export function validateBenchOptions(o: BenchOptions): void {
     case 'lease':
       intIn('lease TTL (s)', w.ttlSeconds, 1, 3600);
       break;
+    default:
+      assertNever(w, 'bench workload');
   }
 }
 
@@ -120,6 +123,8 @@ export function workloadName(w: BenchWorkload): string {
       return `watch-${w.watchers}`;
     case 'lease':
       return 'lease';
+    default:
+      return assertNever(w, 'bench workload');
   }
 }
 

@@ -4,7 +4,7 @@
  * generating billion-record synthetic databases", SIGMOD 1994), the one YCSB uses, with the
  * item ranks scattered over the key space so the hot keys are not neighbours.
  */
-import { assert } from '../core/assert.js';
+import { assert, assertNever } from '../core/assert.js';
 import type { Random } from '../env/random.js';
 
 export type KeyDistribution = { readonly type: 'uniform' } | { readonly type: 'zipfian'; readonly theta: number };
@@ -25,6 +25,8 @@ export function keyChooser(o: { readonly distribution: KeyDistribution; readonly
       return { next: () => o.random.int(o.keyCount) };
     case 'zipfian':
       return new ZipfianChooser(o.keyCount, d.theta, o.random);
+    default:
+      return assertNever(d, 'key distribution');
   }
 }
 

@@ -1,4 +1,5 @@
 /** A one-line progress bar on a terminal (redrawn in place), or nothing when output is not a terminal. */
+import { assertNever } from '../core/assert.js';
 import type { BenchProgress } from './runner.js';
 import { formatCount } from './report.js';
 
@@ -14,6 +15,8 @@ export function renderProgress(p: BenchProgress, label: string): string {
       return `${label} warming up ${(p.elapsedMs / 1000).toFixed(1)} s`;
     case 'measure':
       return `${label} [${bar}] ${(p.fraction * 100).toFixed(0).padStart(3)} %  ${formatCount(p.rate)} ops/s  ${p.ops} ops  ${p.errors} errors`;
+    default:
+      return assertNever(p.phase, 'progress phase');
   }
 }
 

@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdConnection, errorText } from '../bench/etcd-client.js';
+import { assertNever } from '../core/assert.js';
 import { CHAOS_CLIENT_BACKOFF_MS, CHAOS_PROGRESS_INTERVAL_MS, CHAOS_RECOVERY_TIMEOUT_MS, CHAOS_SETTLE_MS } from '../core/limits.js';
 import { SeededRandom } from '../env/random.js';
 import type { ClusterTarget } from './cluster-target.js';
@@ -64,6 +65,8 @@ export function makeWorkload(name: WorkloadName, clients: number): Workload {
       return new WatchWorkload(clients);
     case 'lock':
       return new LockWorkload();
+    default:
+      return assertNever(name, 'workload');
   }
 }
 

@@ -34,7 +34,7 @@ export function toCheckOperation(op: RecordedOp): Operation | null {
       input = { type: 'cas', key: i.key, expected: i.expected, value: i.value };
       break;
     default:
-      return null;
+      return null; // another workload's operation (the history may be mixed)
   }
   if (op.outcome === 'fail') return null;
   if (op.outcome === 'info') {

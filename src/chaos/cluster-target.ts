@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdConnection, errorText } from '../bench/etcd-client.js';
+import { assertNever } from '../core/assert.js';
 import { CHAOS_ADMIN_TIMEOUT_MS, CHAOS_HEALTH_POLL_MS, CHAOS_STOP_GRACE_MS } from '../core/limits.js';
 import { freePorts } from '../server/local-cluster.js';
 import { ChaosError } from './errors.js';
@@ -146,6 +147,8 @@ export abstract class ProcessClusterTarget implements ClusterTarget {
         return f === null ? 'no network fabric (--network none)' : f.unsupported('loss');
       case 'network-bandwidth':
         return f === null ? 'no network fabric (--network none)' : f.unsupported('bandwidth');
+      default:
+        return assertNever(need, 'fault need');
     }
   }
 

@@ -2,6 +2,8 @@
  * The faults the nemesis can inject, the groups a user can name on the command line, and what each
  * needs from the target (process control, a network fabric, Bulwark's failpoints).
  */
+import { assertNever } from '../core/assert.js';
+
 export const FAULT_KINDS = [
   'kill',
   'pause',
@@ -55,6 +57,8 @@ export function needsOf(kind: FaultKind): readonly FaultNeed[] {
       return ['admin'];
     case 'member-replace':
       return ['process', 'admin'];
+    default:
+      return assertNever(kind, 'fault kind');
   }
 }
 

@@ -6,6 +6,7 @@
  * has a clear cause.
  */
 import { EtcdConnection, errorText } from '../bench/etcd-client.js';
+import { assertNever } from '../core/assert.js';
 import { CHAOS_ADMIN_TIMEOUT_MS, CHAOS_RECOVERY_TIMEOUT_MS } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type { ClusterTarget } from './cluster-target.js';
@@ -135,6 +136,8 @@ export class Nemesis {
           heal = () => t.waitHealthy(m, CHAOS_RECOVERY_TIMEOUT_MS);
           break;
         }
+        default:
+          assertNever(kind, 'fault kind');
       }
     } catch (e) {
       record.error = `injecting: ${errorText(e)}`;
@@ -192,6 +195,8 @@ export class Nemesis {
         return { ...NO_SHAPE, lossPercent: 10 + r.int(30), resetPercent: proxy ? 1 : 0 };
       case 'bandwidth':
         return { ...NO_SHAPE, bytesPerSecond: (16 + r.int(112)) * 1024 };
+      default:
+        return assertNever(kind, 'link fault kind');
     }
   }
 

@@ -13,6 +13,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { assertNever } from '../core/assert.js';
 import { ChaosError } from './errors.js';
 import type { LinkCapability, LinkShape, MemberAddress, NetworkFabric } from './network-fabric.js';
 import type { DirectedLink } from './partition.js';
@@ -124,6 +125,8 @@ export class NetnsFabric implements NetworkFabric {
         return this.tbf ? null : 'the kernel has no tbf queueing discipline: use --network proxy for bandwidth limits';
       case 'reset':
         return 'connection resets are a proxy fault: use --network proxy';
+      default:
+        return assertNever(c, 'link capability');
     }
   }
 

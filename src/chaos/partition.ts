@@ -3,7 +3,7 @@
  * from the shapes Jepsen uses: two halves, one member alone, a bridge (two sides that can only
  * reach each other through one member), and one-way cuts. Pure: the fabric applies them.
  */
-import { assert } from '../core/assert.js';
+import { assert, assertNever } from '../core/assert.js';
 import type { Random } from '../env/random.js';
 
 export interface DirectedLink {
@@ -70,6 +70,8 @@ export function buildPartition(members: readonly string[], shape: PartitionShape
       const cuts = rest.map((r) => (shape.inbound ? { from: r, to: shape.member } : { from: shape.member, to: r }));
       return { cuts, affected: [shape.member], description: shape.inbound ? `${shape.member} hears nobody (${rest.join(' ')} → ${shape.member} cut)` : `nobody hears ${shape.member} (${shape.member} → ${rest.join(' ')} cut)` };
     }
+    default:
+      return assertNever(shape, 'partition shape');
   }
 }
 

@@ -16,6 +16,7 @@
  * Transport tests use it with a single mode for everything (`setMode`).
  */
 import * as net from 'node:net';
+import { assertNever } from '../core/assert.js';
 import { PROXY_QUEUE_BYTES_MAX } from '../core/limits.js';
 
 export type LinkFault =
@@ -270,6 +271,8 @@ class Lane {
         this.enqueue(chunk, at);
         return;
       }
+      default:
+        assertNever(f, 'link fault');
     }
   }
 
