@@ -241,27 +241,11 @@ function writeOutputs(dir: string, s: RunSummary, extra: unknown, logs: readonly
   const timeline = join(dir, 'timeline.html');
   const report = join(dir, 'report.txt');
   const withFiles: RunSummary = { ...s, files: [history, timeline, report] };
-  const json = JSON.stringify(
-    {
-      format: 'bulwark-chaos-history/1',
-      workload: s.workload,
-      target: s.target,
-      network: s.network,
-      seed: s.seed,
-      reads: s.reads,
-      verdict: s.verdict,
-      memberLogs: logs,
-      operations: s.ops,
-      faults: s.faults,
-      anomalies: s.anomalies,
-      notes: s.notes,
-      unknown: s.unknown,
-      stats: s.stats,
-      workloadData: extra,
-    },
-    (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
-    1,
-  );
+  // One operation, fault or anomaly per line: readable with grep, and compact (set reads hold long arrays).
+  const line = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  const list = (items: readonly unknown[]): string => (items.length === 0 ? '[]' : `[\n${items.map(line).join(',\n')}\n]`);
+  const head = { format: 'bulwark-chaos-history/1', workload: s.workload, target: s.target, network: s.network, seed: s.seed, reads: s.reads, verdict: s.verdict, memberLogs: logs, notes: s.notes, unknown: s.unknown, stats: s.stats };
+  const json = `${line(head).slice(0, -1)},\n"faults": ${list(s.faults)},\n"anomalies": ${list(s.anomalies)},\n"operations": ${list(s.ops)},\n"workloadData": ${line(extra ?? null)}\n}\n`;
   writeFileSync(history, json);
   writeFileSync(
     timeline,

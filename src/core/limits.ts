@@ -320,7 +320,7 @@ export const CHAOS_LIST_OPS_PER_KEY = 100;
 export const CHAOS_LIST_KEYS_AT_ONCE = 4;
 export const CHAOS_APPEND_TRIES_MAX = 10;
 /** Set: elements per set before a new set (prefix) starts, so reads stay small. */
-export const CHAOS_SET_ELEMENTS_PER_SET = 2000;
+export const CHAOS_SET_ELEMENTS_PER_SET = 1000;
 /** Watch: progress requests, the silence after which a stream is abandoned, and the catch-up after healing. */
 export const CHAOS_WATCH_PROGRESS_MS = 1000;
 export const CHAOS_WATCH_STALL_MS = 4000;
