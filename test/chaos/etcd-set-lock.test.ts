@@ -3,7 +3,7 @@ import { assertCleanRun, etcdMissing, shortCampaign } from './harness.js';
 
 test('set: member replacement, loss, a bridge against etcd', { skip: etcdMissing, timeout: 150_000 }, async () => {
   const faults = ['loss', 'partition-bridge', 'member-replace'] as const;
-  assertCleanRun(await shortCampaign({ workload: 'set', faults, seed: 13, durationMs: 7000 }), faults);
+  assertCleanRun(await shortCampaign({ workload: 'set', faults, seed: 13, durationMs: 5500 }), faults);
 });
 
 test('lock: a lone member, leadership transfers, a slow link against etcd', { skip: etcdMissing, timeout: 120_000 }, async () => {

@@ -14,7 +14,7 @@ test('stale reads from a partitioned member are caught by the register checker',
   const reports: string[] = [];
   // A run catches it nearly always; timing on a loaded machine may hide it once, so up to three runs.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const { result } = await shortCampaign({ workload: 'register', faults: ['partition-lone'], reads: 'serializable', seed: 21 + attempt, durationMs: 8000, faultIntervalMs: 500, faultDurationMs: 3000 });
+    const { result } = await shortCampaign({ workload: 'register', faults: ['partition-lone'], reads: 'serializable', seed: 21 + attempt, durationMs: 6000, faultIntervalMs: 400, faultDurationMs: 2500 });
     reports.push(formatReport(result));
     if (result.verdict === 'invalid') {
       assert.ok(result.anomalies.every((a) => a.type === 'linearizability'));
@@ -29,7 +29,7 @@ test('stale reads from a partitioned member are caught by the register checker',
 test('stale reads are caught by the list-append checker too', { skip: etcdMissing, timeout: 200_000 }, async () => {
   const reports: string[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
-    const { result } = await shortCampaign({ workload: 'list-append', faults: ['partition-lone'], reads: 'serializable', seed: 31 + attempt, durationMs: 8000, faultIntervalMs: 500, faultDurationMs: 3000 });
+    const { result } = await shortCampaign({ workload: 'list-append', faults: ['partition-lone'], reads: 'serializable', seed: 31 + attempt, durationMs: 6000, faultIntervalMs: 400, faultDurationMs: 2500 });
     reports.push(formatReport(result));
     if (result.verdict === 'invalid') {
       assert.ok(result.anomalies.some((a) => a.type === 'stale-read' || a.type === 'nonmonotonic-read'), formatReport(result));
