@@ -13,6 +13,7 @@ import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engin
 import { describeParams } from '../sim/params.js';
 import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
+import { STORAGE_PLANTED_BUGS } from '../sim/wal-storage.js';
 
 const USAGE = `bulwark sim: run the deterministic simulator (virtual time, simulated network and disk, fault injection)
 
@@ -23,8 +24,8 @@ Usage:
 
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
-  --planted-bug NAME               turn on a test-only bug in the engine, to watch the checkers catch it
-  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn
+  --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
+  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn, storage-faults
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -61,8 +62,9 @@ export const simCommand: Command = {
       return 2;
     }
     const plantedBug = values['planted-bug'] ?? null;
-    if (plantedBug !== null && !factory.plantedBugs.includes(plantedBug)) {
-      throw new UsageError(`--planted-bug must be one of ${factory.plantedBugs.join(', ')} for ${consensus}`);
+    const bugs = [...factory.plantedBugs, ...STORAGE_PLANTED_BUGS];
+    if (plantedBug !== null && !bugs.includes(plantedBug)) {
+      throw new UsageError(`--planted-bug must be one of ${bugs.join(', ')} for ${consensus}`);
     }
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
     const profile = values.profile as Profile;
@@ -113,7 +115,7 @@ function report(r: SimResult, wallMs: number, c: Common): string {
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
-    `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
+    `  faults: ${s.partitions} partitions, ${s.clogs} clogs, ${s.crashes} crashes, ${s.fatalStops} fatal stops, ${s.restarts} restarts, ${s.diskFaults} disk faults; packets ${s.network.sent} sent, ${s.network.lost} lost, ${s.network.duplicated} duplicated, ${s.network.cut} cut`,
     `  liveness: ${s.livenessMs === null ? 'no write committed after healing' : `a write committed ${s.livenessMs} ms after healing`}`,
     ...(s.linearizabilityUnknown !== null ? [`  linearizability: undecided (${s.linearizabilityUnknown})`] : []),
     `  trace hash ${r.traceHash.toString(16).padStart(8, '0')}`,

@@ -44,6 +44,148 @@ export const LEARNERS_MAX = 4;
 export const FORWARDED_PROPOSALS_MAX = 4096;
 
 // ---------------------------------------------------------------------------------------------
+// State machine: the MVCC store, leases, watches, client sessions (src/kv).
+
+/** Head records per leaf of the sorted key index (a two-level B-tree; splits beyond this). */
+export const KV_INDEX_LEAF_KEYS_MAX = 512;
+/** Records per chunk of the revision-ordered history log. */
+export const KV_REVLOG_CHUNK_RECORDS = 4096;
+/** History records trimmed per applied entry by the incremental physical compaction. */
+export const KV_COMPACTION_STEP_RECORDS_MAX = 10_000;
+/** etcd's --quota-backend-bytes default: 2 GiB of logical data before the NOSPACE alarm. */
+export const KV_QUOTA_BYTES_DEFAULT = 2 * 1024 * 1024 * 1024;
+/** Bytes charged per history record on top of its key and value (index, revisions, lease). */
+export const KV_RECORD_OVERHEAD_BYTES = 64;
+/** Nesting depth of transactions accepted by the decoder (etcd bounds it only by request size). */
+export const TXN_NESTING_DEPTH_MAX = 32;
+
+/** etcd's MaxLeaseTTL, in seconds. */
+export const LEASE_TTL_SEC_MAX = 9_000_000_000;
+/** etcd's minimum lease TTL with default timing: ceil(1.5 election timeouts of 1 s) seconds. */
+export const LEASE_TTL_SEC_MIN_DEFAULT = 2;
+/** Leases alive at once in one store. */
+export const LEASES_MAX = 1 << 20;
+/** How often the leader checkpoints remaining TTLs through the log (etcd's 5 minutes). */
+export const LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT = 5 * 60 * 1000;
+/**
+ * The shortest delay between checkpoints of one lease. A lease is checkpointed every half TTL,
+ * within [this, the interval], so a leader change extends any lease by at most that much.
+ */
+export const LEASE_CHECKPOINT_DELAY_MS_MIN = 1000;
+/** Checkpoints in one LeaseCheckpoint entry (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_ENTRY_MAX = 1000;
+/** Expired leases in one LeaseExpire entry (etcd revokes at most 1000 a second). */
+export const LEASE_EXPIRIES_PER_ENTRY_MAX = 1000;
+/** A lease proposed for expiry and still alive this long after is proposed again. */
+export const LEASE_EXPIRY_RETRY_MS = 3000;
+
+/** Client sessions kept for exactly-once writes; the least recently used is dropped beyond it. */
+export const SESSIONS_MAX = 4096;
+/** A session unused for this many log entries expires (deterministic: measured in the log). */
+export const SESSION_IDLE_ENTRIES_MAX = 1_000_000;
+/** Responses one session keeps for requests its client has not yet acknowledged. */
+export const SESSION_RESPONSES_MAX = 256;
+/** A response larger than this is not kept: a duplicate gets "response not retained". */
+export const SESSION_RESPONSE_BYTES_MAX = 1024 * 1024;
+/** Bytes of kept responses over all sessions. */
+export const SESSIONS_RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Watchers registered at once on one store. */
+export const WATCHERS_MAX = 100_000;
+/** Events queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_EVENTS_MAX = 1024;
+/** Estimated bytes queued for one watcher before it falls back to catching up from history. */
+export const WATCH_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** History records one catch-up step scans for an unsynced watcher (then it yields). */
+export const WATCH_CATCHUP_SCAN_RECORDS_MAX = 8192;
+/**
+ * Responses a watch stream queues that are not any watcher's (refused creates): beyond it the API
+ * layer stops reading the client's requests until they are sent (etcd's ctrlStreamBufLen).
+ */
+export const WATCH_STREAM_CONTROL_RESPONSES_MAX = 16;
+/** Events merged into one watch response (whole revisions only). */
+export const WATCH_RESPONSE_EVENTS_MAX = 1000;
+/** Estimated bytes of one watch response; a larger revision is fragmented when the watcher asks. */
+export const WATCH_FRAGMENT_BYTES_MAX = REQUEST_BYTES_MAX;
+/** etcd's --watch-progress-notify-interval default. */
+export const WATCH_PROGRESS_NOTIFY_INTERVAL_MS_DEFAULT = 10 * 60 * 1000;
+
+/** Target bytes of one frame (and one chunk) of a state-machine snapshot. */
+export const KV_SNAPSHOT_FRAME_TARGET_BYTES = 256 * 1024;
+/** Largest frame a snapshot reader accepts: the target plus one record of the largest request. */
+export const KV_SNAPSHOT_FRAME_BYTES_MAX = 4 * 1024 * 1024;
+
+/** A member's name, in bytes. */
+export const MEMBER_NAME_BYTES_MAX = 256;
+/** Peer or client URLs of one member. */
+export const MEMBER_URLS_MAX = 16;
+/** One URL, in bytes. */
+export const MEMBER_URL_BYTES_MAX = 1024;
+// Durable storage: write-ahead log, snapshots, recovery (src/wal).
+
+/** A log segment is rolled once it would grow past this size (etcd cuts at 64 MB). */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
+export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
+/** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */
+export const WAL_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Records (entries, truncations) in one group-commit batch. */
+export const WAL_BATCH_RECORDS_MAX = 8 * 1024;
+/** Bytes appended but not yet handed to a batch; beyond it append refuses (the caller is not syncing). */
+export const WAL_PENDING_BYTES_MAX = 256 * 1024 * 1024;
+/** Data bytes of one log entry (a request plus the engine's framing, with room for config entries). */
+export const WAL_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
+/** Bytes of the engine's encoded hard state; it rides in every commit frame, so it must stay small. */
+export const WAL_HARD_STATE_BYTES_MAX = 1024;
+/**
+ * The two copies of a batch's commit frame straddle a boundary of this size, so no single torn or
+ * unreadable sector (512 B or 4 KiB) can destroy both.
+ */
+export const WAL_COMMIT_COPY_SPACING_BYTES = 4096;
+/** Bytes read at a time when scanning a segment in recovery; an unreadable chunk is re-read by sector. */
+export const WAL_RECOVERY_READ_CHUNK_BYTES = 1024 * 1024;
+/** The sector size recovery falls back to when a chunk read fails (the smallest a disk reports). */
+export const WAL_RECOVERY_SECTOR_BYTES = 512;
+/** Reads of a segment that looked damaged before recovery believes it (transient read faults). */
+export const WAL_RECOVERY_READ_ATTEMPTS_MAX = 3;
+/** Snapshots kept by prune when the caller does not say (etcd keeps 5). */
+export const SNAPSHOTS_KEEP_DEFAULT = 3;
+/** Size of one snapshot's data (state is bounded by memory; this bounds what a peer may send). */
+export const SNAPSHOT_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+/** Bytes one SnapshotStore.read may return. */
+export const SNAPSHOT_READ_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of a snapshot file's trailer (meta and configuration). */
+export const SNAPSHOT_TRAILER_BYTES_MAX = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Multi-Paxos (src/paxos).
+
+/**
+ * α of the α-window: a configuration decided in slot i governs slots from i + α on, and a leader
+ * never proposes slot s before every slot up to s − α is decided (its pipeline window). A protocol
+ * constant: every member must use the same value.
+ */
+export const PAXOS_ALPHA_SLOTS = 256;
+/** Accepted entries one Promise carries; a longer report continues with another Prepare from the next slot. */
+export const PAXOS_PROMISE_ENTRIES_MAX = ENTRIES_PER_MESSAGE_MAX;
+/** Heartbeat intervals without an Accepted reply from a peer before the leader resends its open slots. */
+export const PAXOS_RETRANSMIT_HEARTBEATS = 2;
+/** Heartbeat intervals a catch-up (decided values) or snapshot chunk may stay unanswered before it is resent. */
+export const PAXOS_CATCHUP_TIMEOUT_HEARTBEATS = 4;
+/**
+ * Configurations (with the slot each takes effect) kept in the hard state: those of every slot
+ * after the snapshot, so a snapshot sent to a peer carries them. Past this bound only the ones
+ * after the commit index are kept (one change at a time needs two).
+ */
+export const PAXOS_CONFIG_HISTORY_MAX = 16;
+/**
+ * Slots the commit index may move before the hard state is rewritten for it alone. The commit
+ * index in the hard state only saves a restarted member from relearning decided slots, so it may
+ * lag; everything safety rests on (the promise, repair marks, configurations) is written at once.
+ */
+export const PAXOS_COMMIT_PERSIST_STRIDE_SLOTS = 64;
+/** Bits of a ballot number below the round: the member's ordinal. */
+export const PAXOS_BALLOT_ORDINAL_BITS = 16;
 // HTTP/2 and gRPC (src/api/http2, src/api/grpc). Per-connection memory is bounded by these: frames
 // by H2_FRAME_BYTES_MAX, header blocks by H2_HEADER_BLOCK_BYTES_MAX, unread input by the stream
 // windows, unsent output by H2_STREAM_SEND_BUFFER_BYTES_MAX and H2_OUTPUT_BYTES_MAX.
@@ -91,6 +233,29 @@ assert(MESSAGE_BYTES_MAX >= REQUEST_BYTES_MAX / 2, 'an append message holds at l
 assert(ELECTION_TICKS_DEFAULT > HEARTBEAT_TICKS_DEFAULT * 2, 'election timeout spans several heartbeats');
 assert(SNAPSHOT_CHUNK_BYTES <= MESSAGE_BYTES_MAX, 'a snapshot chunk fits in a message');
 assert(LEARNERS_MAX < MEMBERS_MAX, 'learners are a minority of members');
+assert(KV_SNAPSHOT_FRAME_BYTES_MAX >= KV_SNAPSHOT_FRAME_TARGET_BYTES + REQUEST_BYTES_MAX + 4096, 'a snapshot frame holds a full target plus one largest record');
+assert(WATCH_QUEUE_EVENTS_MAX >= WATCH_RESPONSE_EVENTS_MAX, 'a watcher queue holds at least one full response');
+assert(WATCH_QUEUE_BYTES_MAX >= WATCH_FRAGMENT_BYTES_MAX, 'a watcher queue holds at least one full-size response');
+assert(SESSION_RESPONSE_BYTES_MAX <= SESSIONS_RESPONSE_BYTES_MAX, 'one kept response fits in the session budget');
+assert(LEASE_TTL_SEC_MIN_DEFAULT >= 1 && LEASE_TTL_SEC_MIN_DEFAULT < LEASE_TTL_SEC_MAX, 'the lease TTL bounds are ordered');
+assert(LEASE_TTL_SEC_MAX * 1000 < Number.MAX_SAFE_INTEGER, 'lease deadlines in milliseconds are exact');
+assert(LEASE_EXPIRY_RETRY_MS < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'expiry retries are faster than checkpoints');
+assert(LEASE_CHECKPOINT_DELAY_MS_MIN < LEASE_CHECKPOINT_INTERVAL_MS_DEFAULT, 'the checkpoint delay bounds are ordered');
+assert(TXN_NESTING_DEPTH_MAX >= 2, 'transactions may nest');
+assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT, 'the default segment size is allowed');
+assert(WAL_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX * 2, 'a log entry holds the largest request with room to spare');
+assert(WAL_ENTRY_BYTES_MAX <= WAL_BATCH_BYTES_MAX * 4, 'an oversized entry is a batch of its own, not a different regime');
+assert(WAL_PENDING_BYTES_MAX >= WAL_ENTRY_BYTES_MAX * 8, 'several of the largest entries can wait for a batch');
+assert(WAL_HARD_STATE_BYTES_MAX + 256 < WAL_COMMIT_COPY_SPACING_BYTES, 'a commit frame fits in one copy spacing');
+assert(WAL_COMMIT_COPY_SPACING_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'commit copies straddle whole sectors');
+assert(WAL_RECOVERY_READ_CHUNK_BYTES % WAL_RECOVERY_SECTOR_BYTES === 0, 'chunks split into whole sectors');
+assert(SNAPSHOT_CHUNK_BYTES <= SNAPSHOT_READ_BYTES_MAX, 'a snapshot chunk can be read in one call');
+assert(SNAPSHOT_TRAILER_BYTES_MAX >= MEMBERS_MAX * 64, 'a trailer holds the largest configuration');
+assert(PAXOS_ALPHA_SLOTS >= 2, 'the alpha window holds a config entry and the slot after it');
+assert(PAXOS_ALPHA_SLOTS <= INFLIGHT_MESSAGES_MAX * ENTRIES_PER_MESSAGE_MAX, 'a window of slots fits in the pipeline');
+assert(PAXOS_PROMISE_ENTRIES_MAX <= ENTRIES_PER_MESSAGE_MAX, 'a promise is an ordinary-sized message');
+assert(PAXOS_CONFIG_HISTORY_MAX >= 2, 'the config in force and the one decided but not yet in force');
+assert(PAXOS_BALLOT_ORDINAL_BITS <= 20, 'ballot rounds keep at least 2^33 values below 2^53');
 
 // ---------------------------------------------------------------------------------------------
 // Peer transport (src/transport).
@@ -392,3 +557,59 @@ assert(RAID_JOURNAL_RECORD_BYTES_MAX >= 2 * RAID_DIRTY_BYTES_MAX, 'a journal rec
 assert(RAID_JOURNAL_BYTES_MAX >= RAID_JOURNAL_RECORD_BYTES_MAX, 'a journal holds at least one record');
 assert(RAID_RESYNC_STEP_BYTES >= RAID_CHUNK_BYTES_MAX / 4, 'a resync step is a few chunks at least');
 assert(RAID_RESYNC_BYTES_PER_SEC_MIN <= RAID_SCRUB_BYTES_PER_SEC_DEFAULT, 'the default scrub rate is above the floor');
+
+// ---------------------------------------------------------------------------------------------
+// Raft core (src/raft).
+
+/**
+ * Bytes of one log entry's data. Larger than a request so a request plus its header fits; the
+ * server checks REQUEST_BYTES_MAX before proposing, so a larger entry is a programmer error.
+ */
+export const RAFT_ENTRY_BYTES_MAX = REQUEST_BYTES_MAX + 64 * 1024;
+/** Snapshot chunks a leader keeps in flight to one follower before waiting for acknowledgements. */
+export const RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX = 4;
+/** Election timeouts without an acknowledgement before a leader restarts a snapshot transfer. */
+export const RAFT_SNAPSHOT_TIMEOUT_ELECTIONS = 2;
+/** Received snapshot chunks queued for the next Readys (one chunk goes out per Ready). */
+export const RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX = RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX;
+/** Committed entries handed out in one Ready; the rest follow in the next. */
+export const RAFT_COMMITTED_ENTRIES_PER_READY_MAX = 16 * 1024;
+/** Bytes of committed entry data handed out in one Ready (an entry larger than this goes alone). */
+export const RAFT_COMMITTED_BYTES_PER_READY_MAX = 64 * 1024 * 1024;
+/** Election timeouts a read request may wait (for a quorum, or for a leader's answer) before it is dropped. */
+export const RAFT_READ_TIMEOUT_ELECTIONS = 2;
+
+assert(RAFT_ENTRY_BYTES_MAX >= REQUEST_BYTES_MAX, 'a request fits in an entry');
+assert(RAFT_ENTRY_BYTES_MAX <= 2 * MESSAGE_BYTES_MAX, 'one entry alone in an append stays near the message bound');
+assert(RAFT_SNAPSHOT_CHUNKS_QUEUED_MAX >= RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX, 'a follower can queue a whole window of chunks');
+assert(RAFT_COMMITTED_ENTRIES_PER_READY_MAX >= ENTRIES_PER_MESSAGE_MAX, 'a Ready applies at least one append worth of entries');
+assert(RAFT_COMMITTED_BYTES_PER_READY_MAX >= MESSAGE_BYTES_MAX, 'a Ready applies at least one append worth of bytes');
+assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication can make progress');
+
+// ---------------------------------------------------------------------------------------------
+// Member runtime (src/server).
+
+/** Client writes waiting for their entry to be applied on one member; beyond it: "too many requests". */
+export const PROPOSALS_PENDING_MAX = 16 * 1024;
+/** Linearizable reads waiting for their read index on one member; beyond it: "too many requests". */
+export const READS_PENDING_MAX = 16 * 1024;
+/** etcd's request timeout: 5 s plus two election timeouts (the election part is added at run time). */
+export const REQUEST_TIMEOUT_MS_BASE = 5000;
+/** How often the leader's lessor looks for expired leases and due checkpoints. */
+export const LESSOR_TICK_MS = 250;
+/** How often a member retries publishing its name and client URLs until the cluster has them. */
+export const PUBLISH_RETRY_MS = 1000;
+/** How often the watch hub sends periodic progress notifications (etcd's default is 10 minutes). */
+export const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** How long a joining member waits for an existing member to describe the cluster. */
+export const CLUSTER_QUERY_TIMEOUT_MS = 5000;
+/** How long a member starting on an empty data directory waits for each peer to say how far it committed. */
+export const REJOIN_QUERY_TIMEOUT_MS = 1000;
+/** A learner may be promoted only when its log is within this many entries of the leader's. */
+export const LEARNER_PROMOTE_LAG_ENTRIES_MAX = 1000;
+/** Open gRPC connections on one client listener. */
+export const CLIENT_CONNECTIONS_MAX = 4096;
+
+assert(PROPOSALS_PENDING_MAX >= 1024 && READS_PENDING_MAX >= 1024, 'members queue enough requests for heavy load');
+assert(LESSOR_TICK_MS <= LEASE_EXPIRY_RETRY_MS, 'the lessor looks for expiries more often than it retries them');
+

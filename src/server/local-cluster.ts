@@ -61,6 +61,20 @@ export class LocalCluster {
     mkdirSync(o.dir, { recursive: true });
   }
 
+  /** Adds a member to the launcher (not started; the cluster learns of it through MemberAdd). */
+  addMember(spec: LocalMemberSpec): void {
+    if (this.members.some((m) => m.spec.name === spec.name)) throw new Error(`member ${spec.name} exists`);
+    this.members.push({ spec, proc: null, state: 'stopped', log: null, expectingExit: false, exited: null });
+  }
+
+  /** Forgets a stopped member (after MemberRemove), so it is left out of --initial-cluster. */
+  removeMember(name: string): void {
+    const i = this.members.findIndex((m) => m.spec.name === name);
+    if (i < 0) throw new Error(`no member named ${name}`);
+    if (this.members[i]!.proc !== null) throw new Error(`stop member ${name} before removing it`);
+    this.members.splice(i, 1);
+  }
+
   get names(): string[] {
     return this.members.map((m) => m.spec.name);
   }

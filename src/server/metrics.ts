@@ -161,3 +161,18 @@ export class Registry {
     return out.join('\n') + '\n';
   }
 }
+
+/** Renders samples computed elsewhere (a RAID volume's) in the exposition format, HELP/TYPE once per name. */
+export function renderSamples(samples: readonly { name: string; help: string; type: 'gauge' | 'counter'; labels: Readonly<Record<string, string>>; value: number }[]): string {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const s of samples) {
+    if (!seen.has(s.name)) {
+      seen.add(s.name);
+      out.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`);
+    }
+    const k = labelKey(s.labels);
+    out.push(`${s.name}${k === '' ? '' : `{${k}}`} ${fmt(s.value)}`);
+  }
+  return out.length === 0 ? '' : out.join('\n') + '\n';
+}

@@ -4,11 +4,15 @@
  * storage.
  *
  * - election safety: at most one leader per term;
- * - state-machine safety: every member applies the same entry at an index;
+ * - state-machine safety: every member applies the same entry at an index (the same term too for
+ *   Raft-style logs; a Paxos slot's decided value may be re-chosen at a higher ballot by a leader
+ *   that recovered it in phase 1, so there only the kind and data must agree);
  * - leader completeness: a new leader holds every entry known committed (Raft-style logs);
  * - log matching: two logs with the same entry at an index agree on every entry before it;
  * - committed durability: every committed entry is durable on a quorum (a log entry or a snapshot
  *   covering it), so no crash of a minority can lose it;
+ * - storage durability: after a restart, recovery returned everything storage had acknowledged
+ *   (unless it found damage and asked for repair) — reported by the node (src/sim/wal-storage.ts);
  * - (linearizability of the client history and liveness are checked by the simulation.)
  */
 import { AssertionError } from '../core/assert.js';
@@ -19,6 +23,7 @@ import type { Entry, SoftState } from '../consensus/types.js';
 import type { EventLoop } from './event-loop.js';
 import type { NodeObserver, SimNode } from './node.js';
 import { SimError } from './errors.js';
+import { isStorageFailure } from './wal-storage.js';
 
 export type CheckerName =
   | 'election-safety'
@@ -26,6 +31,7 @@ export type CheckerName =
   | 'leader-completeness'
   | 'log-matching'
   | 'committed-durability'
+  | 'storage-durability'
   | 'linearizability'
   | 'liveness'
   | 'crash';
@@ -107,13 +113,13 @@ export class SafetyCheckers implements NodeObserver {
       if (entry.index > this.maxCommitted) this.maxCommitted = entry.index;
       return;
     }
-    if (seen.term !== entry.term || seen.crc !== crc || seen.kind !== entry.kind) {
+    if ((this.suffixLogs() && seen.term !== entry.term) || seen.crc !== crc || seen.kind !== entry.kind) {
       this.report('state-machine-safety', `${node.id} applied index ${entry.index} as term ${entry.term} (${entry.kind}, crc ${crc.toString(16)}), but ${seen.firstBy} applied term ${seen.term} (${seen.kind}, crc ${seen.crc.toString(16)})`);
     }
   }
 
   onFatal(node: SimNode, error: unknown): void {
-    if (error instanceof SimError && error.code === 'sync-failed') {
+    if ((error instanceof SimError && error.code === 'sync-failed') || isStorageFailure(error)) {
       this.expectedFatal++;
       return;
     }
@@ -173,14 +179,20 @@ export class SafetyCheckers implements NodeObserver {
     }
   }
 
-  /** Every committed entry is durable on a quorum: in the log with the same term and data, or under a snapshot. */
+  /**
+   * Every committed entry is durable on a quorum: in the log with the same data (and term, for
+   * Raft-style logs), or under a snapshot. A member whose storage lost the entry to damage and is
+   * under repair (it may not vote until its log reaches past the entry again: Protocol-Aware
+   * Recovery) still stands behind it.
+   */
   checkCommittedDurability(): void {
+    const termMatters = this.suffixLogs();
     for (const [index, want] of this.committed) {
       let holders = 0;
       for (const n of this.nodes) {
         const snap = n.medium.latestSnapshot()?.meta.index ?? 0;
         const e = n.medium.entry(index);
-        if (index <= snap || (e !== null && e.term === want.term && entryCrc(e) === want.crc)) holders++;
+        if (index <= snap || (e !== null && (!termMatters || e.term === want.term) && entryCrc(e) === want.crc) || n.medium.repairUntil >= index) holders++;
       }
       if (holders < this.quorum) {
         this.report('committed-durability', `committed index ${index} (term ${want.term}) is durable on ${holders} members, fewer than a quorum of ${this.quorum}`);

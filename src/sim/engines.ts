@@ -13,8 +13,9 @@ import {
 } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
-import { SimError } from './errors.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
+import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
+import { PLANTED_BUGS, RaftEngine, type PlantedBug } from '../raft/index.js';
 
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
 export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
@@ -74,14 +75,33 @@ const standIn: EngineFactory = {
   },
 };
 
+const raft: EngineFactory = {
+  kind: 'raft',
+  plantedBugs: PLANTED_BUGS,
+  create(o) {
+    const bug = o.plantedBug as PlantedBug | null;
+    const config = { ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) };
+    return new RaftEngine(config, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
+const paxos: EngineFactory = {
+  kind: 'paxos',
+  plantedBugs: PAXOS_PLANTED_BUGS,
+  create(o) {
+    const bug = o.plantedBug as PaxosPlantedBug | null;
+    return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
 /** The factory for a protocol, or a typed error saying it is not available. */
 export function engineFactory(kind: ConsensusKind): EngineFactory {
   switch (kind) {
     case 'stand-in':
       return standIn;
     case 'raft':
-      throw new SimError('engine-unavailable', 'the Raft engine (src/raft) is not available in this build yet; use --consensus stand-in');
+      return raft;
     case 'paxos':
-      throw new SimError('engine-unavailable', 'the Multi-Paxos engine (src/paxos) is not available yet');
+      return paxos;
   }
 }

@@ -37,6 +37,11 @@ export class MemoryMedium {
    * is a sequence (Raft: log matching applies), false for independent slots (Paxos). Null until seen.
    */
   replaceSuffix: boolean | null = null;
+  /**
+   * The write-ahead log's durable repair mark (DurableState.repairUntil): after storage damage the
+   * member neither votes nor campaigns until its log reaches this index again. 0 when whole.
+   */
+  repairUntil = 0;
 
   latestSnapshot(): StoredSnapshot | null {
     return this.snapshots[this.snapshots.length - 1] ?? null;

@@ -4,17 +4,20 @@
  * driver, timers, buffered writes, pending requests) and keeps the medium, exactly what was synced;
  * a restart rebuilds the engine from it, as a real process would.
  */
-import type { NodeId } from '../core/ids.js';
+import { clusterIdFromBigInt, type NodeId } from '../core/ids.js';
 import type { Logger } from '../env/logger.js';
 import type { Random } from '../env/random.js';
 import { Driver } from '../consensus/driver.js';
-import type { ConfigState, ConsensusEngine, EngineMessage, EngineStatus, Entry, SoftState } from '../consensus/types.js';
+import type { ConfigState, ConsensusEngine, DurableState, EngineMessage, EngineStatus, Entry, SoftState } from '../consensus/types.js';
 import type { LogStore, SnapshotStore } from '../consensus/storage.js';
 import type { KvOutput } from '../check/history.js';
 import type { EngineFactory, EngineTuning } from './engines.js';
 import type { EventLoop } from './event-loop.js';
 import { encodeCommand, KvStateMachine, type KvApplyResult, type KvCommand } from './kv-state-machine.js';
 import { MemoryLogStore, MemoryMedium, MemorySnapshotStore, type IoScheduler } from './memory-storage.js';
+import { NO_DISK_FAULTS, SimDisk, type SimDiskOptions } from './disk.js';
+import type { StorageParams } from './params.js';
+import { isStoragePlantedBug, openSimStorage, type UnacknowledgedOps } from './wal-storage.js';
 import { SimTransport, type SimNetwork } from './network.js';
 import { exponential } from './random-util.js';
 import { SimClock } from './sim-clock.js';
@@ -52,6 +55,8 @@ export interface NodeObserver {
   onFatal(node: SimNode, error: unknown): void;
   /** The member crashed with a sync in flight (the simulation restarts it later). */
   onCrashInSync(node: SimNode): void;
+  /** Recovery lost something storage had acknowledged as durable (a storage bug). */
+  onLostAcknowledged?(node: SimNode, what: string): void;
 }
 
 export interface SimNodeOptions {
@@ -65,13 +70,29 @@ export interface SimNodeOptions {
   readonly initialConfig: ConfigState;
   readonly plantedBug: string | null;
   readonly logger: Logger;
+  /** Which storage the member runs; the in-memory stand-in when absent. */
+  readonly storage?: StorageParams;
+  /** The member's disk faults (from the fault atlas), when it runs the write-ahead log. */
+  readonly diskFaults?: Pick<SimDiskOptions, 'faults' | 'corruptible' | 'corruptingFaultsPerLifeMax'>;
 }
+
+interface OpenedStores {
+  readonly logStore: NodeLogStore;
+  readonly snapshotStore: SnapshotStore;
+  readonly durable: DurableState;
+  readonly unacknowledged: () => UnacknowledgedOps;
+}
+
+/** The stores a member runs, and what the checkers need from the log store. */
+type NodeLogStore = LogStore & { bufferedAppends(): readonly { readonly entries: readonly Entry[]; readonly replaceSuffix: boolean }[] };
 
 interface Incarnation {
   readonly number: number;
   readonly clock: SimClock;
-  readonly logStore: MemoryLogStore;
-  readonly snapshotStore: MemorySnapshotStore;
+  readonly logStore: NodeLogStore;
+  readonly snapshotStore: SnapshotStore;
+  /** Operations handed to storage and not acknowledged yet (the write-ahead log's). */
+  readonly unacknowledged: () => UnacknowledgedOps;
   readonly sm: KvStateMachine;
   readonly engine: ConsensusEngine<EngineMessage>;
   readonly driver: Driver<EngineMessage, KvApplyResult>;
@@ -86,13 +107,40 @@ export class SimNode {
   readonly id: NodeId;
   /** What survives crashes. */
   readonly medium = new MemoryMedium();
+  /** The member's disk when it runs the write-ahead log; it outlives crashes, like the medium. */
+  readonly disk: SimDisk | null;
   private inc: Incarnation | null = null;
   private incarnations = 0;
   private params: NodeParams;
+  private opening = false;
+  /** What the last incarnation handed to storage without an acknowledgement when it crashed. */
+  private unacknowledgedAtCrash: UnacknowledgedOps = [];
 
   constructor(private readonly o: SimNodeOptions) {
     this.id = o.id;
     this.params = o.params;
+    const storage = o.storage;
+    if (storage === undefined || storage.kind === 'memory') {
+      this.disk = null;
+      return;
+    }
+    const random = o.random.fork();
+    const faults = o.diskFaults?.faults ?? NO_DISK_FAULTS;
+    this.disk = new SimDisk({
+      name: `disk ${o.id.slice(-2)}`,
+      random,
+      sectorBytes: storage.sectorBytes,
+      schedule: (fn) => o.loop.schedule(this.params.diskLatencyMsMin + exponential(random, this.params.diskLatencyMsMean), `disk ${o.id.slice(-2)}`, fn),
+      faults: { ...faults, fsyncErrorProbability: o.params.syncFailRate },
+      ...(o.diskFaults?.corruptible === undefined ? {} : { corruptible: o.diskFaults.corruptible }),
+      ...(o.diskFaults?.corruptingFaultsPerLifeMax === undefined ? {} : { corruptingFaultsPerLifeMax: o.diskFaults.corruptingFaultsPerLifeMax }),
+      onSync: () => this.maybeCrashInSync(random),
+    });
+  }
+
+  /** Turns the member's disk faults off (the liveness phase). */
+  healDisk(): void {
+    this.disk?.setFaults(NO_DISK_FAULTS);
   }
 
   /** Changes fault rates for the next disk operations (the liveness phase turns faults off). */
@@ -137,13 +185,49 @@ export class SimNode {
     return last;
   }
 
-  /** Opens the member's stores. Swapping in the WAL over a simulated disk changes only this. */
-  private openStorage(io: IoScheduler): { logStore: MemoryLogStore; snapshotStore: MemorySnapshotStore } {
-    return { logStore: new MemoryLogStore(this.medium, io), snapshotStore: new MemorySnapshotStore(this.medium, io) };
+  /** BUGGIFY: sometimes crash while a sync is in flight, where written-but-unsynced state exists. */
+  private maybeCrashInSync(random: Random): void {
+    const inc = this.inc;
+    if (inc === null || !inc.alive || !random.chance(this.params.crashInSyncRate)) return;
+    const at = exponential(random, this.params.diskLatencyMsMean + this.params.diskLatencyMsMin);
+    this.o.loop.schedule(at, `crash-in-sync ${this.id.slice(-2)}`, () => {
+      if (this.inc !== inc || !inc.alive) return;
+      this.crash();
+      this.o.observer.onCrashInSync(this);
+    });
+  }
+
+  /** The in-memory stand-in stores (opened synchronously, so runs without the WAL replay as before). */
+  private openMemoryStorage(io: IoScheduler): OpenedStores {
+    const logStore = new MemoryLogStore(this.medium, io);
+    return { logStore, snapshotStore: new MemorySnapshotStore(this.medium, io), durable: this.medium.recover(this.o.initialConfig), unacknowledged: () => [] };
+  }
+
+  /** The write-ahead log and snapshot store over the member's SimDisk, recovered from what it holds. */
+  private async openWalStorage(disk: SimDisk, label: string): Promise<OpenedStores | null> {
+    const bug = this.o.plantedBug;
+    try {
+      const st = await openSimStorage({
+        disk: disk.mount(),
+        medium: this.medium,
+        unacknowledged: this.unacknowledgedAtCrash,
+        clusterId: clusterIdFromBigInt(0x5157n),
+        memberId: this.id,
+        segmentBytes: this.o.storage!.segmentBytes,
+        plantedBug: isStoragePlantedBug(bug) ? bug : null,
+        logger: this.o.logger.child({ node: label }),
+      });
+      if (st.lostAcknowledged !== null) this.o.observer.onLostAcknowledged?.(this, st.lostAcknowledged);
+      return { logStore: st.logStore, snapshotStore: st.snapshotStore, durable: { ...st.durable, initialConfig: this.o.initialConfig }, unacknowledged: st.unacknowledged };
+    } catch (e) {
+      // The disk failed while recovering (a fatal write): the process exits; it is restarted later.
+      this.o.observer.onFatal(this, e);
+      return null;
+    }
   }
 
   async start(): Promise<void> {
-    if (this.inc?.alive === true) return;
+    if (this.inc?.alive === true || this.opening) return;
     const number = ++this.incarnations;
     const label = `${this.id.slice(-2)}#${number}`;
     const random = this.o.random.fork();
@@ -165,14 +249,23 @@ export class SimNode {
         return random.chance(this.params.syncFailRate);
       },
     };
-    const { logStore, snapshotStore } = this.openStorage(io);
-    const durable = this.medium.recover(this.o.initialConfig);
-    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: this.o.plantedBug, tuning: p.engine });
+    let stores: OpenedStores | null;
+    if (this.disk === null) stores = this.openMemoryStorage(io);
+    else {
+      this.opening = true;
+      stores = await this.openWalStorage(this.disk, label).finally(() => {
+        this.opening = false;
+      });
+    }
+    if (stores === null) return;
+    const { logStore, snapshotStore, durable, unacknowledged } = stores;
+    const engineBug = isStoragePlantedBug(this.o.plantedBug) ? null : this.o.plantedBug;
+    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: engineBug, tuning: p.engine });
     const transport = new SimTransport<EngineMessage>(this.o.network, this.id, engine);
     const sm = new KvStateMachine();
     const writes = new Map<string, ((r: ClientResponse) => void)[]>();
     const reads = new Map<number, { key: string; reply: (r: ClientResponse) => void }>();
-    const inc: Incarnation = { number, clock, logStore, snapshotStore, sm, engine, driver: null!, transport, writes, reads, nextReadId: 1, alive: true };
+    const inc: Incarnation = { number, clock, logStore, snapshotStore, unacknowledged, sm, engine, driver: null!, transport, writes, reads, nextReadId: 1, alive: true };
     const driver = new Driver<EngineMessage, KvApplyResult>({
       engine,
       logStore: logStore satisfies LogStore,
@@ -230,8 +323,12 @@ export class SimNode {
     if (inc === null || !inc.alive) return;
     inc.alive = false;
     inc.clock.kill();
-    inc.logStore.crash();
-    inc.snapshotStore.crash();
+    if (inc.logStore instanceof MemoryLogStore) inc.logStore.crash();
+    if (inc.snapshotStore instanceof MemorySnapshotStore) inc.snapshotStore.crash();
+    if (this.disk !== null) {
+      this.unacknowledgedAtCrash = inc.unacknowledged();
+      this.disk.crash();
+    }
     inc.transport.close();
     inc.writes.clear();
     inc.reads.clear();

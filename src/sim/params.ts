@@ -10,6 +10,18 @@ import type { NetworkParams, PartitionMode } from './network.js';
 import type { NodeParams } from './node.js';
 import { DEFAULT_TUNING, type EngineTuning } from './engines.js';
 import { between, shuffle } from './random-util.js';
+import type { FaultIntensity } from './fault-atlas.js';
+
+/** Members' durable storage. */
+export interface StorageParams {
+  /** 'wal': the real write-ahead log and snapshot store over a SimDisk; 'memory': the in-memory stand-in. */
+  readonly kind: 'wal' | 'memory';
+  /** Segment size of the write-ahead log (small, so segments roll and are compacted often). */
+  readonly segmentBytes: number;
+  readonly sectorBytes: 512 | 4096;
+  /** Disk faults, kept within the fault atlas (src/sim/fault-atlas.ts). */
+  readonly faultIntensity: FaultIntensity;
+}
 
 export interface FaultParams {
   /** Mean virtual time between fault actions; Infinity: no faults. */
@@ -34,6 +46,7 @@ export interface SimParams {
   readonly safetyMs: number;
   /** After healing, a leader must commit a new entry, and every member apply it, within this. */
   readonly livenessBoundMs: number;
+  readonly storage: StorageParams;
 }
 
 const ALL_MODES: readonly PartitionMode[] = ['halves', 'isolate', 'asymmetric'];
@@ -98,15 +111,25 @@ export function deriveParams(seed: number): SimParams {
     delayMsMean: round(between(r, 0.1, electionMs / 10)),
     lossRate: calm ? 0 : round(between(r, 0, 0.03)),
   };
+  const clientCount = r.intBetween(1, 8);
+  const safetyMs = r.intBetween(40, 150) * electionMs;
+  // Drawn last, so the parameters above are what they were before storage joined the swarm.
+  const storage: StorageParams = {
+    kind: 'wal',
+    segmentBytes: r.pick([16 * 1024, 64 * 1024, 1024 * 1024]),
+    sectorBytes: r.pick([512, 4096] as const),
+    faultIntensity: calm ? 'off' : r.pick(['off', 'light', 'light', 'heavy'] as const),
+  };
   return {
     clusterSize,
     network,
     faults,
     node,
-    clientCount: r.intBetween(1, 8),
+    clientCount,
     client,
-    safetyMs: r.intBetween(40, 150) * electionMs,
+    safetyMs,
     livenessBoundMs: 40 * electionMs,
+    storage,
   };
 }
 
@@ -128,6 +151,9 @@ export function describeParams(p: SimParams): string {
       ? 'faults: none'
       : `faults every exp(${f.actionMsMean}) ms: partition ${w.partition} (${f.partitionModes.join('/')}), heal ${w.heal}, crash ${w.crash} (at most ${f.downMax} down), restart ${w.restart} (after exp(${f.restartDelayMsMean}) ms), clog ${w.clog} (exp(${f.clogMsMean}) ms)`,
     `${p.clientCount} clients on ${p.client.keys.length} keys, mix get ${p.client.mix.get} put ${p.client.mix.put} delete ${p.client.mix.delete} cas ${p.client.mix.cas}, timeout ${p.client.requestTimeoutMs} ms, client loss ${p.client.lossRate}`,
+    p.storage.kind === 'memory'
+      ? 'storage: in memory'
+      : `storage: write-ahead log, ${p.storage.segmentBytes / 1024} KiB segments, ${p.storage.sectorBytes} B sectors, disk faults ${p.storage.faultIntensity} (within the fault atlas)`,
     `safety phase ${p.safetyMs} ms, liveness bound ${p.livenessBoundMs} ms (virtual)`,
   ].join('\n');
 }

@@ -5,7 +5,7 @@
  */
 import type { SimParams } from './params.js';
 
-export const PROFILES = ['swarm', 'crash-in-sync', 'leader-churn'] as const;
+export const PROFILES = ['swarm', 'crash-in-sync', 'leader-churn', 'storage-faults'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export function applyProfile(profile: Profile, p: SimParams): SimParams {
@@ -38,6 +38,17 @@ export function applyProfile(profile: Profile, p: SimParams): SimParams {
           downMax: 2,
         },
         client: { ...p.client, mix: { get: 0.2, put: 1, delete: 0.1, cas: 0.5 } },
+      };
+    case 'storage-faults':
+      // Three members over the write-ahead log with heavy disk faults (within the fault atlas),
+      // small segments, snapshots, and crashes and restarts often enough that recovery reads the
+      // damage: a storage bug that loses or forges data shows up within a few seeds.
+      return {
+        ...p,
+        clusterSize: 3,
+        node: { ...p.node, crashInSyncRate: 0.05, snapshotEveryEntries: p.node.snapshotEveryEntries === 0 ? 50 : p.node.snapshotEveryEntries },
+        faults: { ...p.faults, actionMsMean: electionMs * 3, restartDelayMsMean: electionMs, weights: { ...p.faults.weights, crash: 1, restart: 1 }, downMax: 1 },
+        storage: { ...p.storage, kind: 'wal', segmentBytes: 16 * 1024, faultIntensity: 'heavy' },
       };
   }
 }

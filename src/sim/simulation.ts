@@ -22,6 +22,7 @@ import { SimNode, type NodeObserver } from './node.js';
 import { deriveParams, type SimParams } from './params.js';
 import { applyProfile, type Profile } from './profiles.js';
 import { exponential } from './random-util.js';
+import { FaultAtlas } from './fault-atlas.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -54,6 +55,8 @@ export interface SimStats {
   livenessMs: number | null;
   /** Set when the linearizability search gave up (too large); not a violation. */
   linearizabilityUnknown: string | null;
+  /** Corrupting disk faults that happened (within the fault atlas), over all members. */
+  diskFaults: number;
 }
 
 export interface SimResult {
@@ -86,6 +89,7 @@ class Simulation {
   private readonly clients: SimClient[] = [];
   private faultsOn = true;
   private readonly stats: SimStats;
+  private readonly atlas: FaultAtlas;
 
   constructor(
     private readonly options: SimOptions,
@@ -112,6 +116,7 @@ class Simulation {
       network: this.network.counters,
       livenessMs: null,
       linearizabilityUnknown: null,
+      diskFaults: 0,
     };
     const factory = engineFactory(options.consensus);
     const initialConfig: ConfigState = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
@@ -129,7 +134,10 @@ class Simulation {
         this.loop.trace(`crash-in-sync ${n.id}`);
         this.scheduleRestart(n);
       },
+      onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
     };
+    // Disk faults come from their own stream, so adding them left every other draw of a seed alone.
+    this.atlas = new FaultAtlas({ nodes: ids.length, random: new SeededRandom(BigInt(options.seed) ^ 0xd15c_a71a5n), intensity: params.storage.faultIntensity });
     const nodeRandom = this.random.fork();
     for (const id of ids) {
       this.nodes.push(
@@ -144,6 +152,8 @@ class Simulation {
           initialConfig,
           plantedBug: options.plantedBug ?? null,
           logger: options.logger ?? nullLogger,
+          storage: params.storage,
+          diskFaults: this.atlas.diskOptions(this.nodes.length),
         }),
       );
     }
@@ -167,6 +177,9 @@ class Simulation {
     this.stats.opsCompleted = this.recorder.completed;
     this.stats.opsIndeterminate = this.clients.reduce((n, c) => n + c.indeterminate, 0);
     this.stats.committedEntries = this.checkers.highestCommitted;
+    const records = this.nodes.map((n) => n.disk?.faultRecords() ?? []);
+    this.stats.diskFaults = records.reduce((sum, r) => sum + r.filter((x) => x.corrupting).length, 0);
+    for (const problem of this.atlas.audit(records)) this.checkers.report('crash', `the fault atlas was not respected: ${problem}`);
     return {
       seed: this.options.seed,
       consensus: this.options.consensus,
@@ -207,7 +220,10 @@ class Simulation {
     this.faultsOn = false;
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-    for (const n of this.nodes) n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+    for (const n of this.nodes) {
+      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+      n.healDisk();
+    }
     for (const c of this.clients) c.stop();
     for (const n of this.nodes) {
       if (!n.up) {

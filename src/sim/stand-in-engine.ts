@@ -81,6 +81,11 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
 
   private term = 0;
   private vote: NodeId | null = null;
+  /**
+   * Protocol-Aware Recovery (DurableState.repairUntil): storage lost committed entries, so until the
+   * log reaches this index again this member neither votes nor campaigns. 0 when whole.
+   */
+  private repairUntil = 0;
   private commit = 0;
   private role: Role = 'follower';
   private leader: NodeId | null = null;
@@ -138,7 +143,9 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
     }
     this.entries = durable.entries.filter((e) => e.index > this.snapIndex);
     this.stable = this.lastIndex();
-    this.commit = Math.max(this.commit, this.snapIndex);
+    // After storage found damage the hard state may be newer than the log: never commit past it.
+    this.commit = Math.min(Math.max(this.commit, this.snapIndex), this.lastIndex());
+    this.repairUntil = durable.repairUntil ?? 0;
     this.applied = this.snapIndex;
     this.lastSoft = { leader: null, role: 'follower', term: term(this.term) };
     this.resetTimeout();
@@ -193,8 +200,14 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
     this.resetTimeout();
   }
 
+  /** Whether the log is whole again (or never was damaged); clears the repair mark once it is. */
+  private repaired(): boolean {
+    if (this.repairUntil !== 0 && (this.lastIndex() >= this.repairUntil || this.snapIndex >= this.repairUntil)) this.repairUntil = 0;
+    return this.repairUntil === 0;
+  }
+
   private campaign(): void {
-    if (!this.voters.includes(this.id)) return;
+    if (!this.voters.includes(this.id) || !this.repaired()) return;
     this.dropReads();
     this.role = 'candidate';
     this.leader = null;
@@ -315,7 +328,7 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
   private onVote(m: Extract<StandInMessage, { type: 'vote' }>): StepResult {
     const myLastTerm = this.termAt(this.lastIndex()) ?? 0;
     const upToDate = m.lastTerm > myLastTerm || (m.lastTerm === myLastTerm && m.lastIndex >= this.lastIndex()) || this.cfg.plantedBug === 'skip-up-to-date-check';
-    const grant = (this.vote === null || this.vote === m.from) && upToDate && this.role !== 'leader';
+    const grant = (this.vote === null || this.vote === m.from) && upToDate && this.role !== 'leader' && this.repaired();
     if (grant) {
       this.vote = m.from;
       this.hardDirty = true;

@@ -25,6 +25,9 @@ export const FrameType = {
   rpcResponse: 6,
   ping: 7,
   pong: 8,
+  /** Sent instead of a hello by a member about to join: "describe this cluster". */
+  clusterQuery: 9,
+  clusterInfo: 10,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

@@ -41,6 +41,11 @@ export interface TcpTransportOptions<M extends PeerMessage> {
   /** Whether an incoming connection's member is known; by default, the members in `peers`. */
   readonly isKnownMember?: (id: NodeId) => boolean;
   readonly onUnreachable?: (peer: NodeId) => void;
+  /**
+   * Answers a joining member's cluster query (before any handshake: it does not know the cluster
+   * id yet). Without it, queries are refused.
+   */
+  readonly describeCluster?: () => Uint8Array;
   readonly onRttMs?: (peer: NodeId, ms: number) => void;
 }
 
@@ -293,6 +298,12 @@ export class TcpTransport<M extends PeerMessage> implements Transport<M> {
       }
       for (const f of frames) {
         if (socket.destroyed) return;
+        if (peer === null && f.type === FrameType.clusterQuery) {
+          const info = this.o.describeCluster?.();
+          if (info === undefined) socket.destroy();
+          else socket.end(encodeFrame(FrameType.clusterInfo, info));
+          return;
+        }
         if (peer === null) {
           peer = this.handshake(socket, f, remote);
           if (peer === null) return;
@@ -401,4 +412,38 @@ export function parsePeerUrl(url: string): PeerAddress {
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   return { host, port };
+}
+
+/**
+ * Asks the member at `address` to describe its cluster (what a joining member does before it knows
+ * its cluster id). Resolves to the answer's payload.
+ */
+export function queryCluster(address: PeerAddress, timeoutMs: number): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const socket = net.connect({ host: address.host, port: address.port });
+    const decoder = new FrameDecoder();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TransportError('unreachable', `no answer from ${address.host}:${address.port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (e: Error | null, v?: Uint8Array): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (e !== null) reject(e);
+      else resolve(v!);
+    };
+    socket.on('connect', () => socket.write(encodeFrame(FrameType.clusterQuery, new Uint8Array(0))));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) {
+          if (f.type === FrameType.clusterInfo) return done(null, f.payload);
+          return done(new TransportError('bad-frame', `unexpected answer (frame type ${f.type}) to a cluster query`));
+        }
+      } catch (e) {
+        done(e as Error);
+      }
+    });
+    socket.on('error', (e) => done(new TransportError('unreachable', `${address.host}:${address.port}: ${e.message}`)));
+    socket.on('close', () => done(new TransportError('unreachable', `${address.host}:${address.port} closed the connection without an answer`)));
+  });
 }

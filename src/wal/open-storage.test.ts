@@ -1,0 +1,195 @@
+// openStorage: the data directory's identity is checked, and each row of the storage recovery table
+// has a scenario that reaches it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ByteWriter } from '../core/bytes.js';
+import { crc32c } from '../core/crc32c.js';
+import { clusterIdFromBigInt, logIndex, nodeIdFromBigInt, term } from '../core/ids.js';
+import type { ConfigState, Entry } from '../consensus/types.js';
+import { SeededRandom } from '../env/random.js';
+import { SimDisk } from '../sim/disk.js';
+import { encodeDataDirMeta, type DataDirIdentity } from './data-dir.js';
+import { isWalError } from './errors.js';
+import { openStorage, type OpenedStorage } from './open-storage.js';
+import { STORAGE_RECOVERY_TABLE } from './storage-recovery-table.js';
+
+const enc = new TextEncoder();
+const identity: DataDirIdentity = { clusterId: clusterIdFromBigInt(0xc1n), memberId: nodeIdFromBigInt(0x1n), protocol: 'raft' };
+const config: ConfigState = { voters: [identity.memberId], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+const entry = (i: number): Entry => ({ index: logIndex(i), term: term(1), kind: 'normal', data: enc.encode(`e${i}`.padEnd(600, '.')) });
+const wal = { segmentBytes: 16 * 1024 };
+const open = (disk: SimDisk) => openStorage(disk, { identity, wal });
+const newDisk = () => new SimDisk({ random: new SeededRandom(1) });
+
+async function appendThrough(s: OpenedStorage, from: number, to: number): Promise<void> {
+  for (let i = from; i <= to; i++) {
+    s.log.append([entry(i)], true);
+    await s.log.sync();
+  }
+}
+
+async function snapshotAt(s: OpenedStorage, index: number): Promise<void> {
+  await s.snapshots.save({ index: logIndex(index), term: term(1), config }, [enc.encode(`state at ${index}`)]);
+}
+
+async function close(s: OpenedStorage): Promise<void> {
+  await s.log.close();
+  await s.snapshots.close();
+}
+
+const snapPath = (index: number) => `snap/snap-${String(index).padStart(20, '0')}-${String(1).padStart(20, '0')}.snap`;
+const covered = new Set<string>();
+
+test('a new data directory is created; the same member reopens it', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  assert.equal(s.report.dataDir, 'created');
+  await close(s);
+  const again = await open(disk);
+  assert.equal(again.report.dataDir, 'opened');
+  await close(again);
+});
+
+test('refuses a data directory of another cluster, member, protocol or format, or with a damaged meta', async () => {
+  const disk = newDisk();
+  await close(await open(disk));
+  const other = async (id: Partial<DataDirIdentity>, code: string) =>
+    assert.rejects(openStorage(disk, { identity: { ...identity, ...id }, wal }), (e) => isWalError(e) && e.code === code && /refusing to start/.test(e.message));
+  await other({ clusterId: clusterIdFromBigInt(0xc2n) }, 'data-dir-other-cluster');
+  await other({ memberId: nodeIdFromBigInt(2n) }, 'data-dir-other-member');
+  await other({ protocol: 'paxos' }, 'data-dir-other-protocol');
+
+  const future = new ByteWriter();
+  const meta = encodeDataDirMeta({ ...identity, formatVersion: 1 }).slice();
+  new DataView(meta.buffer).setUint32(8, 2, true);
+  new DataView(meta.buffer).setUint32(32, crc32c(meta, 0, 0, 32), true);
+  future.raw(meta);
+  const f = await disk.open('meta', 'write');
+  await f.write(0, future.finish());
+  await f.close();
+  await assert.rejects(open(disk), (e) => isWalError(e, 'data-dir-format-version'));
+
+  disk.inject({ type: 'bit-rot', path: 'meta', offset: 17, bit: 2 });
+  await assert.rejects(open(disk), (e) => isWalError(e, 'data-dir-meta-corrupt'));
+
+  await disk.unlink('meta');
+  await assert.rejects(open(disk), (e) => isWalError(e, 'data-dir-meta-missing'));
+  await assert.rejects(openStorage(newDisk(), { identity, create: false }), (e) => isWalError(e, 'data-dir-meta-missing'));
+});
+
+test('log-only: no snapshot, the whole log', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 8);
+  s.log.setHardState(enc.encode('hs'));
+  await s.log.sync();
+  await close(s);
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'log-only');
+  assert.deepEqual(r.durable.entries.map((e) => e.index), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(new TextDecoder().decode(r.durable.hardState!), 'hs');
+  assert.equal(r.durable.snapshot, null);
+  assert.equal(r.report.alarm, null);
+  await close(r);
+});
+
+test('snapshot-and-log: the snapshot plus the entries after it', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 20);
+  await snapshotAt(s, 12);
+  await s.log.compact(logIndex(12));
+  await appendThrough(s, 21, 25);
+  await close(s);
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'snapshot-and-log');
+  assert.equal(r.durable.snapshot!.index, 12);
+  assert.deepEqual(r.durable.entries.map((e) => e.index), [13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+  await close(r);
+});
+
+test('snapshot-newer-than-log: a snapshot from the leader, the crash before the log was reset', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 5);
+  await snapshotAt(s, 100);
+  await close(s);
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'snapshot-newer-than-log');
+  assert.equal(r.durable.snapshot!.index, 100);
+  assert.deepEqual(r.durable.entries, []);
+  assert.equal(r.log.lastIndex, 100);
+  await appendThrough(r, 101, 102);
+  await close(r);
+  const again = await open(disk);
+  assert.equal(again.report.row, 'snapshot-and-log');
+  assert.deepEqual(again.durable.entries.map((e) => e.index), [101, 102]);
+  await close(again);
+});
+
+test('corrupt-snapshot-previous-plus-log: the newest snapshot is damaged, the previous one and the log rebuild it', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 20);
+  await snapshotAt(s, 5);
+  await s.log.compact(logIndex(5));
+  await snapshotAt(s, 15);
+  await close(s);
+  disk.inject({ type: 'bit-rot', path: snapPath(15), offset: 3, bit: 0 });
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'corrupt-snapshot-previous-plus-log');
+  assert.equal(r.durable.snapshot!.index, 5);
+  assert.equal(r.durable.entries[0]!.index, 6);
+  assert.equal(r.durable.entries.at(-1)!.index, 20);
+  assert.equal(r.durable.repairUntil, null, 'nothing was lost');
+  assert.equal(r.report.alarm, 'CORRUPT');
+  await close(r);
+});
+
+test('corrupt-snapshot-log-from-start: the only snapshot is damaged, the log still starts at 1', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 10);
+  await snapshotAt(s, 7);
+  await close(s);
+  disk.inject({ type: 'bit-rot', path: snapPath(7), offset: 1, bit: 5 });
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'corrupt-snapshot-log-from-start');
+  assert.equal(r.durable.snapshot, null);
+  assert.equal(r.durable.entries.length, 10);
+  assert.equal(r.durable.repairUntil, null);
+  await close(r);
+});
+
+test('log-does-not-reach-base: the snapshot the log was compacted behind is damaged: repair from peers', async () => {
+  const disk = newDisk();
+  const s = await open(disk);
+  await appendThrough(s, 1, 30);
+  await snapshotAt(s, 5);
+  await snapshotAt(s, 25);
+  await s.log.compact(logIndex(25));
+  await close(s);
+  disk.inject({ type: 'bit-rot', path: snapPath(25), offset: 2, bit: 3 });
+  const r = await open(disk);
+  covered.add(r.report.row);
+  assert.equal(r.report.row, 'log-does-not-reach-base');
+  assert.equal(r.report.action, 'repair-from-peers');
+  assert.equal(r.durable.snapshot!.index, 5);
+  assert.deepEqual(r.durable.entries, []);
+  assert.ok(r.durable.repairUntil !== null && r.durable.repairUntil >= 30);
+  assert.equal(r.report.alarm, 'CORRUPT');
+  await close(r);
+  const again = await open(disk);
+  assert.equal(again.durable.repairUntil, r.durable.repairUntil, 'the repair point is durable');
+  await close(again);
+});
+
+test('every possible row of the storage table has a scenario above', () => {
+  const possible = STORAGE_RECOVERY_TABLE.filter((r) => r.action !== 'impossible').map((r) => r.id);
+  assert.deepEqual([...covered].sort(), possible.sort());
+});

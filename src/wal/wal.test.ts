@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { logIndex, term } from '../core/ids.js';
+import type { Entry } from '../consensus/types.js';
+import { SeededRandom } from '../env/random.js';
+import { SimDisk } from '../sim/disk.js';
+import { isWalError } from './errors.js';
+import { openWal } from './wal.js';
+
+const enc = new TextEncoder();
+const entry = (i: number, t = 1, text = `e${i}`): Entry => ({ index: logIndex(i), term: term(t), kind: 'normal', data: enc.encode(text) });
+const texts = (es: readonly Entry[]) => es.map((e) => `${e.index}@${e.term}:${new TextDecoder().decode(e.data)}`);
+const newDisk = (seed = 1) => new SimDisk({ random: new SeededRandom(seed) });
+
+test('append, sync, reopen: entries and hard state come back', async () => {
+  const disk = newDisk();
+  const { wal, recovered } = await openWal(disk);
+  assert.equal(recovered.entries.length, 0);
+  assert.equal(recovered.hardState, null);
+  wal.append([entry(1), entry(2), entry(3)], true);
+  wal.setHardState(enc.encode('hs1'));
+  await wal.sync();
+  await wal.close();
+  const again = await openWal(disk);
+  assert.deepEqual(texts(again.recovered.entries), ['1@1:e1', '2@1:e2', '3@1:e3']);
+  assert.equal(new TextDecoder().decode(again.recovered.hardState!), 'hs1');
+  assert.equal(again.recovered.repairUntil, null);
+  assert.equal(again.recovered.report.corrupt, false);
+  await again.wal.close();
+});
+
+test('replaceSuffix truncates a conflicting suffix; without it each entry replaces its own index', async () => {
+  const disk = newDisk();
+  const { wal } = await openWal(disk);
+  wal.append([entry(1), entry(2), entry(3), entry(4)], true);
+  await wal.sync();
+  wal.append([entry(3, 2, 'x'), entry(4, 2, 'y'), entry(5, 2, 'z')], true);
+  wal.append([entry(3, 3, 'w')], true);
+  await wal.sync();
+  await wal.close();
+  const r = await openWal(disk);
+  assert.deepEqual(texts(r.recovered.entries), ['1@1:e1', '2@1:e2', '3@3:w']);
+  assert.equal(r.recovered.lastIndex, 3);
+  // Paxos: slot 2 replaced in place, slot 5 left alone, a hole at 4.
+  r.wal.append([entry(5, 4, 'p5')], false);
+  r.wal.append([entry(2, 4, 'p2')], false);
+  await r.wal.sync();
+  await r.wal.close();
+  const p = await openWal(disk);
+  assert.deepEqual(texts(p.recovered.entries), ['1@1:e1', '2@4:p2', '3@3:w', '5@4:p5']);
+  await p.wal.close();
+});
+
+test('segments roll, compaction removes the prefix, reset replaces the log', async () => {
+  const disk = newDisk();
+  const { wal } = await openWal(disk, { segmentBytes: 16 * 1024 });
+  for (let i = 1; i <= 200; i++) {
+    wal.append([entry(i, 1, 'x'.repeat(200))], true);
+    if (i % 10 === 0) await wal.sync();
+  }
+  await wal.sync();
+  const segmentsBefore = (await disk.list('wal')).length;
+  assert.ok(segmentsBefore > 3, `rolled into ${segmentsBefore} segments`);
+  await wal.compact(logIndex(150));
+  const segmentsAfter = (await disk.list('wal')).length;
+  assert.ok(segmentsAfter < segmentsBefore, 'compaction removed segments');
+  const read = await wal.readEntries(logIndex(151), logIndex(160));
+  assert.deepEqual(read.map((e) => e.index), [151, 152, 153, 154, 155, 156, 157, 158, 159, 160]);
+  await wal.close();
+  const r = await openWal(disk, { segmentBytes: 16 * 1024 });
+  assert.equal(r.recovered.compactedThrough, 150);
+  assert.equal(r.recovered.lastIndex, 200);
+  assert.ok(r.recovered.entries.every((e) => e.index > 100), 'entries come from the kept segments');
+  assert.equal(r.recovered.entries.at(-1)!.index, 200);
+  assert.equal(r.recovered.report.corrupt, false);
+  await r.wal.reset(logIndex(500));
+  r.wal.append([entry(501)], true);
+  await r.wal.sync();
+  await r.wal.close();
+  const z = await openWal(disk, { segmentBytes: 16 * 1024 });
+  assert.deepEqual(texts(z.recovered.entries), ['501@1:e501']);
+  assert.equal(z.recovered.compactedThrough, 500);
+  assert.equal((await disk.list('wal')).filter((n) => n.endsWith('.wal')).length, 1);
+  await z.wal.close();
+});
+
+test('a failed fsync is fatal and never retried', async () => {
+  const disk = newDisk();
+  const { wal } = await openWal(disk);
+  wal.append([entry(1)], true);
+  await wal.sync();
+  disk.inject({ type: 'fail-next-sync', path: null });
+  wal.append([entry(2)], true);
+  await assert.rejects(wal.sync(), (e) => isWalError(e, 'wal-fatal'));
+  assert.throws(() => wal.append([entry(3)], true), (e) => isWalError(e, 'wal-fatal'));
+  await assert.rejects(wal.sync(), (e) => isWalError(e, 'wal-fatal'));
+  // The process restarts: entry 2's write was dropped by the failed fsync, entry 1 stays.
+  disk.crash();
+  const r = await openWal(disk);
+  assert.deepEqual(r.recovered.entries.map((e) => e.index), [1]);
+  await r.wal.close();
+});
