@@ -112,5 +112,8 @@ export function checkLock(ops: readonly RecordedOp[], log: readonly ResourceAcce
   if (overlaps > 0) notes.push(`${overlaps} pair(s) of clients believed they held the same lock at once (a lease-based lock cannot prevent it; fencing refused ${rejected} stale use(s))`);
   else if (rejected > 0) notes.push(`fencing refused ${rejected} stale use(s)`);
   if (lostBeforeUse > 0) notes.push(`${lostBeforeUse} lock(s) were lost (lease expired) before first use`);
-  return { anomalies: anomalies.list, notes: [...notes, ...anomalies.notes()], unknown: [], stats: { acquisitions: acquires.length, uses: log.length, fencedOff: rejected, overlappingHolds: overlaps } };
+  // Nothing checked is not the same as nothing wrong.
+  const attempts = ops.filter((o) => (o.input as LockInput).type === 'acquire').length;
+  const unknown = attempts > 0 && acquires.length === 0 ? [`none of ${attempts} lock attempts succeeded, so nothing was checked`] : [];
+  return { anomalies: anomalies.list, notes: [...notes, ...anomalies.notes()], unknown, stats: { acquisitions: acquires.length, uses: log.length, fencedOff: rejected, overlappingHolds: overlaps } };
 }

@@ -18,7 +18,8 @@ import { pause } from './workload.js';
 
 /** Failpoints Bulwark members honour (BULWARK_FAILPOINTS; docs/chaos.md). */
 export const FAILPOINT_FSYNC_DELAY = 'wal-fsync-delay-ms';
-export const FAILPOINT_FSYNC_ERROR = 'wal-fsync-error';
+/** The member's WAL fsyncs fail from the N-th on (so it can rejoin first, then fails under load). */
+export const FAILPOINT_FSYNC_ERROR_AFTER = 'wal-fsync-error-after';
 
 export interface NemesisOptions {
   readonly target: ClusterTarget;
@@ -116,7 +117,7 @@ export class Nemesis {
         case 'disk-slow':
         case 'disk-fail': {
           const m = await this.victim();
-          const failpoint = kind === 'disk-slow' ? `${FAILPOINT_FSYNC_DELAY}=${100 + this.o.random.int(400)}` : `${FAILPOINT_FSYNC_ERROR}=1`;
+          const failpoint = kind === 'disk-slow' ? `${FAILPOINT_FSYNC_DELAY}=${100 + this.o.random.int(400)}` : `${FAILPOINT_FSYNC_ERROR_AFTER}=${10 + this.o.random.int(40)}`;
           record.members = [m];
           record.description = `${m} restarted with BULWARK_FAILPOINTS=${failpoint}`;
           await t.restart(m, { env: { BULWARK_FAILPOINTS: failpoint } });

@@ -5,7 +5,8 @@
  * revoke the lease. The resource is in this process and refuses tokens below the highest it has
  * seen (check-lock.ts).
  */
-import { text, type EtcdConnection } from '../bench/etcd-client.js';
+import { GrpcError, Status } from '../api/grpc/index.js';
+import { bytes, prefixEnd, text, type EtcdConnection } from '../bench/etcd-client.js';
 import { CHAOS_LOCK_NAMES, CHAOS_LOCK_TTL_SECONDS } from '../core/limits.js';
 import { checkLock, FencedResource, type LockInput, type LockOutput, type ResourceAccess } from './check-lock.js';
 import type { RecordedOp } from './history.js';
@@ -40,7 +41,7 @@ export class LockWorkload implements Workload {
       let key: Uint8Array;
       try {
         // Waiting for a lock held by another client takes a while: a longer deadline.
-        key = (await ctx.conn.lock(lock, lease, { deadlineMs: ctx.opTimeoutMs * 3 })).key;
+        key = await this.lock(ctx.conn, lock, lease, ctx.opTimeoutMs * 3);
       } catch (e) {
         endWrite(acquire, e);
         await ctx.conn.leaseRevoke(lease, call).catch(() => {}); // whatever we may hold goes with it
@@ -69,13 +70,31 @@ export class LockWorkload implements Workload {
       }
       const release = ctx.recorder.invoke<LockInput, LockOutput>(ctx.index, ctx.member, { type: 'release', lock, key: text(key) });
       try {
-        await ctx.conn.unlock(key, call);
+        if (this.api === 'service') await ctx.conn.unlock(key, call);
+        else await ctx.conn.delete(text(key), call);
         release.ok({});
       } catch (e) {
         endWrite(release, e);
       }
       await ctx.conn.leaseRevoke(lease, call).catch(() => {});
     }
+  }
+
+  /** Which lock the store offers: its lock service, or (when it answers UNIMPLEMENTED) the lease+txn recipe. */
+  private api: 'service' | 'txn' = 'service';
+  private switched = false;
+
+  private async lock(conn: EtcdConnection, name: string, lease: bigint, timeoutMs: number): Promise<Uint8Array> {
+    if (this.api === 'service') {
+      try {
+        return (await conn.lock(name, lease, { deadlineMs: timeoutMs })).key;
+      } catch (e) {
+        if (!(e instanceof GrpcError && e.status === Status.UNIMPLEMENTED)) throw e;
+        this.api = 'txn';
+        this.switched = true;
+      }
+    }
+    return lockWithTxn(conn, name, lease, timeoutMs);
   }
 
   async finish(): Promise<void> {}
@@ -85,7 +104,9 @@ export class LockWorkload implements Workload {
   }
 
   check(ops: readonly RecordedOp[]): CheckOutcome {
-    return checkLock(ops, this.log());
+    const r = checkLock(ops, this.log());
+    if (!this.switched) return r;
+    return { ...r, notes: ['the store has no lock service (v3lockpb.Lock answered UNIMPLEMENTED): locks were taken with the lease+txn recipe', ...r.notes] };
   }
 
   extra(): unknown {
@@ -102,5 +123,31 @@ async function keepAlive(conn: EtcdConnection, lease: bigint, timeoutMs: number)
     return false;
   } finally {
     s.cancel();
+  }
+}
+
+/**
+ * The lock recipe etcd's client library uses (concurrency.Mutex), for stores without the lock
+ * service: create `name/<lease>` under the lease if absent; the holder is the key with the lowest
+ * create revision under `name/`; wait (polling, bounded) until that is ours.
+ */
+async function lockWithTxn(conn: EtcdConnection, name: string, lease: bigint, timeoutMs: number): Promise<Uint8Array> {
+  const prefix = `${name}/`;
+  const key = bytes(`${prefix}${lease.toString(16)}`);
+  const deadline = Date.now() + timeoutMs;
+  const call = { deadlineMs: timeoutMs };
+  await conn.txn(
+    [{ key, target: 1 /* CREATE */, result: 0 /* EQUAL */, targetUnion: { type: 'createRevision', value: 0 } }],
+    [{ request: { type: 'requestPut', value: { key, value: new Uint8Array(0), lease } } }],
+    [{ request: { type: 'requestRange', value: { key } } }],
+    call,
+  );
+  for (;;) {
+    const first = await conn.range({ key: bytes(prefix), rangeEnd: prefixEnd(prefix), sortOrder: 1 /* ASCEND */, sortTarget: 2 /* CREATE */, limit: 1 }, call);
+    const owner = first.kvs[0];
+    if (owner === undefined) throw new GrpcError(Status.ABORTED, 'our lock key is gone (lease expired)');
+    if (text(owner.key) === text(key)) return key;
+    if (Date.now() > deadline) throw new GrpcError(Status.DEADLINE_EXCEEDED, 'lock not acquired in time');
+    await pause(50);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Short chaos campaigns against a real 3-member etcd 3.4 (Debian's etcd-server) for CI: each run
- * is a few seconds of load with the faults injected in turn, then healing, final reads and the
- * checks. Every process and namespace is removed at the end, also when a test fails.
+ * Short chaos campaigns for CI against a real 3-member cluster — Bulwark's `bulwark serve` members,
+ * or etcd 3.4 (Debian's etcd-server) as the reference: each run is a few seconds of load with the
+ * faults injected in turn, then healing, final reads and the checks. Every process and namespace
+ * is removed at the end, also when a test fails.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,12 +12,18 @@ import { join } from 'node:path';
 import { runCampaign, type CampaignResult } from '../../src/chaos/campaign.js';
 import type { FaultKind } from '../../src/chaos/fault-kinds.js';
 import { formatReport } from '../../src/chaos/report.js';
+import type { ProcessClusterTarget } from '../../src/chaos/cluster-target.js';
+import { BulwarkTarget, bulwarkServeAvailable } from '../../src/chaos/target-bulwark.js';
 import { ETCD_BIN_DEFAULT, EtcdTarget } from '../../src/chaos/target-etcd.js';
 import type { ReadMode, WorkloadName } from '../../src/chaos/workload.js';
 
-export const etcdMissing: string | false = existsSync(ETCD_BIN_DEFAULT) ? false : `${ETCD_BIN_DEFAULT} not found (apt-get install -y etcd-server to run the chaos campaigns)`;
+export const etcdMissing: string | false = existsSync(ETCD_BIN_DEFAULT) ? false : `${ETCD_BIN_DEFAULT} not found (apt-get install -y etcd-server to run the etcd campaigns)`;
+export const bulwarkMissing: string | false = bulwarkServeAvailable() ? false : 'this build has no `bulwark serve`';
 
 export interface ShortCampaign {
+  readonly target: 'bulwark' | 'etcd';
+  /** Bulwark only: `--unsafe-planted-bug NAME` on every member. */
+  readonly plantedBug?: string;
   readonly workload: WorkloadName;
   readonly faults: readonly FaultKind[];
   readonly durationMs?: number;
@@ -30,7 +37,8 @@ export interface ShortCampaign {
 export async function shortCampaign(c: ShortCampaign): Promise<{ result: CampaignResult; outDir: string; log: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-chaos-test-'));
   const log: string[] = [];
-  const target = new EtcdTarget({ size: 3, dir: join(dir, 'data'), network: c.network ?? 'proxy', seed: c.seed ?? 1, heartbeatMs: 50, electionMs: 500 });
+  const common = { size: 3, dir: join(dir, 'data'), network: c.network ?? 'proxy', seed: c.seed ?? 1, heartbeatMs: 50, electionMs: 500 };
+  const target: ProcessClusterTarget = c.target === 'etcd' ? new EtcdTarget(common) : new BulwarkTarget({ ...common, ...(c.plantedBug === undefined ? {} : { plantedBug: c.plantedBug }) });
   try {
     const result = await runCampaign({
       target,
