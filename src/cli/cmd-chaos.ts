@@ -110,8 +110,7 @@ export const chaosCommand: Command = {
   summary: 'Jepsen-style fault injection against real processes, with history checkers',
   usage,
   async run(args) {
-    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
-    void positionals;
+    const { values } = parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
     const targetKind = values.target ?? 'bulwark';
     if (!['bulwark', 'etcd', 'endpoints'].includes(targetKind)) throw new UsageError(`--target: expected bulwark, etcd or endpoints, got "${targetKind}"`);
     const workload = (values.workload ?? 'register') as WorkloadName;
