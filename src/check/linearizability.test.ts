@@ -49,19 +49,24 @@ test('a stale read is a violation, narrowed to the operations that matter', () =
     ]),
   );
   assert.equal(r.key, 'x');
-  assert.deepEqual(r.window.map((o) => o.id), [3, 4]);
-  assert.match(r.report, /put "c" → ok/);
+  // The read alone cannot be explained; the report shows the write of "b" and the later write of "c".
+  assert.deepEqual(r.window.map((o) => o.id), [4]);
+  assert.deepEqual(r.evidence.map((o) => o.id), [1, 3]);
+  assert.deepEqual(r.statesBefore, ['c']);
+  assert.match(r.report, /put "c" → ok .*earlier, for context/);
   assert.match(r.report, /get → "b"/);
 });
 
 test('a lost write is a violation', () => {
   // The put of b was acknowledged, yet later reads only ever see a.
   const r = violation(h([[1, 0, 1, put('a'), ok], [2, 2, 3, put('b'), ok], [3, 4, 5, get(), got('a')]]));
-  assert.deepEqual(r.window.map((o) => o.id), [1, 2]);
+  assert.deepEqual(r.window.map((o) => o.id), [2]);
+  assert.deepEqual(r.evidence.map((o) => o.id), [0, 1]);
 });
 
 test('a compare-and-set that succeeded twice is a violation', () => {
-  violation(h([[1, 0, 1, put('a'), ok], [2, 2, 6, cas('a', 'b'), casOk(true)], [3, 3, 7, cas('a', 'c'), casOk(true)]]));
+  const r = violation(h([[1, 0, 1, put('a'), ok], [2, 2, 6, cas('a', 'b'), casOk(true)], [3, 3, 7, cas('a', 'c'), casOk(true)]]));
+  assert.deepEqual(r.window.map((o) => o.id), [1, 2]);
   // One of them failing is fine.
   assert.equal(checkHistory(h([[1, 0, 1, put('a'), ok], [2, 2, 6, cas('a', 'b'), casOk(true)], [3, 3, 7, cas('a', 'c'), casOk(false)]])).type, 'ok');
 });
@@ -69,6 +74,7 @@ test('a compare-and-set that succeeded twice is a violation', () => {
 test('a read of a value never written is a violation with a one-operation window', () => {
   const r = violation(h([[1, 0, 1, put('a'), ok], [2, 2, 3, get(), got('zzz')]]));
   assert.deepEqual(r.window.map((o) => o.id), [1]);
+  assert.deepEqual(r.evidence, []);
 });
 
 test('delete results must match the state', () => {

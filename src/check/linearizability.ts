@@ -18,6 +18,11 @@ export type CheckResult =
       readonly key: string;
       /** The smallest window found: operations that cannot be ordered, sorted by call time. */
       readonly window: readonly Operation[];
+      /**
+       * Earlier operations that show why a value read in the window was no longer possible: its
+       * write, and a write that certainly replaced it before the window began.
+       */
+      readonly evidence: readonly Operation[];
       /** The value the key may have held before the window (any of them fails). */
       readonly statesBefore: readonly KeyState[];
       /** A short text timeline of the window, for people. */
@@ -47,7 +52,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
       case 'budget-exceeded':
         return { type: 'unknown', key, reason: `search gave up after ${r.steps} steps`, steps };
       case 'violation':
-        return { ...explainViolation(key, ops, stepsMax), steps };
+        return { ...explainViolation(key, ops, r.stuckAt, stepsMax), steps };
     }
   }
   return { type: 'ok', keys: byKey.size, operations: count, steps };
@@ -70,67 +75,44 @@ function toPartitionOp(op: Operation): PartitionOp {
 }
 
 /**
- * Narrows a failing key history to a small witness in two steps. First the shortest failing
- * prefix: cut the history at a return time, keep the operations invoked by then and make those
- * still running indeterminate; failing is monotone in the cut, so a binary search finds the first
- * return that cannot be explained. Then the latest start: a window from time s holds the
- * operations of that prefix not completed before s, starting from any value the key may have held at s
- * (nil or anything written by an operation invoked before s). The first s, scanning back from the
- * failure, at which every such starting value fails gives a window that needs nothing before it.
+ * Narrows a failing key history to a small witness. The search reports the furthest response any
+ * ordering reached and could not explain; cut the history there (operations invoked by then;
+ * those still running lose their answer, see prefixAt). Then look for the latest start s such that
+ * the operations of the cut history still running at s or invoked after it cannot be ordered from
+ * any value the key may hold at s (candidateStates). Operations already running at s may have
+ * taken effect before s, so inside the window they count as unanswered (effect optional, answer
+ * unused). Sound: any ordering of the whole history orders such a window from one of those values
+ * (placing an operation that took effect before s nowhere), so a window that cannot be ordered
+ * proves the history cannot. If no window fails at that cut, later cuts are tried.
  */
-function explainViolation(key: string, ops: readonly Operation[], stepsMax: number): Omit<Extract<CheckResult, { type: 'violation' }>, 'steps'> {
+function explainViolation(key: string, ops: readonly Operation[], stuckAt: number, stepsMax: number): Omit<Extract<CheckResult, { type: 'violation' }>, 'steps'> {
   const fails = (subset: readonly Operation[], states: readonly KeyState[]): boolean =>
     searchPartition(subset.map(toPartitionOp), { initialStates: states, stepsMax }).type === 'violation';
-
   const returns = [...new Set(ops.flatMap((o) => (o.returnTime === null ? [] : [o.returnTime])))].sort((a, b) => a - b);
-  let lo = 0;
-  let hi = returns.length - 1;
-  let prefix: Operation[] = [...ops];
-  // Invariant: the prefix cut at returns[hi] fails (the whole history fails; its last cut is it).
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const p = prefixAt(ops, returns[mid]!);
-    if (fails(p, [null])) hi = mid;
-    else lo = mid + 1;
-  }
-  if (returns.length > 0) prefix = prefixAt(ops, returns[hi]!);
-  const cut = returns.length > 0 ? returns[hi]! : Infinity;
-
-  const starts = [...new Set(prefix.flatMap((o) => (o.returnTime !== null && o.returnTime <= cut ? [o.returnTime] : [])))].sort((a, b) => b - a);
-  let window = prefix;
-  let statesBefore: KeyState[] = [null];
-  const tried = new Set<number>();
-  for (const s0 of starts.slice(0, LINEARIZABILITY_WINDOW_TRIES_MAX)) {
-    const s = closedStart(prefix, s0);
-    if (tried.has(s)) continue;
-    tried.add(s);
-    const w = prefix.filter((o) => o.returnTime === null || o.returnTime >= s);
-    const states = candidateStates(ops, s);
-    if (fails(w, states)) {
-      window = w;
-      statesBefore = states;
-      break;
+  let tries = 0;
+  for (const cut of returns.filter((r) => r >= stuckAt)) {
+    const prefix = prefixAt(ops, cut);
+    const starts = [...new Set(prefix.map((o) => o.callTime))].sort((a, b) => b - a);
+    for (const s of starts) {
+      if (++tries > LINEARIZABILITY_WINDOW_TRIES_MAX) break;
+      // Running before s: a write keeps its effect (optional, as if unanswered); an operation whose
+      // answer says it changed nothing is dropped, since it changed nothing wherever it fell.
+      const inWindow = prefix.filter((o) => (o.returnTime === null || o.returnTime >= s) && !(o.callTime < s && isObserver(o)));
+      const w = inWindow.map((o) => (o.callTime < s ? { ...o, returnTime: null, output: null } : o));
+      const states = candidateStates(ops, s);
+      if (!fails(w, states)) continue;
+      const kept = new Set(dropObservers(w, (x) => fails(x, states)).map((o) => o.id));
+      // Show the operations as the clients saw them; those running before the window are marked.
+      const window = ops.filter((o) => kept.has(o.id)).sort((a, b) => a.callTime - b.callTime || a.id - b.id);
+      const early = new Set(window.filter((o) => o.callTime < s).map((o) => o.id));
+      const evidence = evidenceFor(ops, window, states, s);
+      return { type: 'violation', key, window, evidence, statesBefore: states, report: renderTimeline({ key, window, evidence, statesBefore: states, early }) };
     }
+    if (tries > LINEARIZABILITY_WINDOW_TRIES_MAX) break;
   }
-  window = dropObservers(window, (w) => fails(w, statesBefore));
-  window = [...window].sort((a, b) => a.callTime - b.callTime || a.id - b.id);
-  return { type: 'violation', key, window, statesBefore, report: renderTimeline(key, window, statesBefore) };
-}
-
-/**
- * Moves a window start back until every completed operation in the window was invoked after it, so
- * that everything completed before the start precedes the whole window in real time and the key's
- * value at the start is a value written before it. Operations without a response do not move it: if
- * one took effect before the window, placing it last in the window has the same (no) consequence.
- */
-function closedStart(prefix: readonly Operation[], start: number): number {
-  let s = start;
-  for (;;) {
-    let m = s;
-    for (const o of prefix) if (o.returnTime !== null && o.returnTime >= s && o.callTime < m) m = o.callTime;
-    if (m === s) return s;
-    s = m;
-  }
+  // Not narrowed within the budget: show the operations around the response that could not be explained.
+  const around = ops.filter((o) => o.callTime <= stuckAt && (o.returnTime === null || o.returnTime >= stuckAt)).sort((a, b) => a.callTime - b.callTime || a.id - b.id);
+  return { type: 'violation', key, window: around, evidence: [], statesBefore: [], report: renderTimeline({ key, window: around, evidence: [], statesBefore: [], early: new Set() }) };
 }
 
 /**
@@ -175,13 +157,73 @@ function prefixAt(ops: readonly Operation[], cut: number): Operation[] {
   return out;
 }
 
-/** Every value the key may hold at time s: nil, or a value written by an operation invoked before s. */
-function candidateStates(ops: readonly Operation[], s: number): KeyState[] {
-  const states = new Set<KeyState>([null]);
+/** A put, a successful compare-and-set or a delete that deleted: an operation that set the key. */
+function isWrite(o: Operation): boolean {
+  const out = o.output;
+  if (o.input.type === 'get') return false;
+  if (out === null) return true;
+  return out.type === 'put' || (out.type === 'cas' && out.ok) || (out.type === 'delete' && out.deleted);
+}
+
+/** Finds, among completed writes, one invoked after `afterTime` that returned before `s`. */
+function certainOverwrite(ops: readonly Operation[], afterTime: number, s: number): Operation | null {
+  let best: Operation | null = null;
   for (const o of ops) {
-    if (o.callTime >= s) continue;
+    if (o.returnTime === null || !isWrite(o) || o.callTime <= afterTime || o.returnTime >= s) continue;
+    if (best === null || o.returnTime < best.returnTime!) best = o;
+  }
+  return best;
+}
+
+/**
+ * Every value the key may hold just before the window starting at s: the value of a write invoked
+ * before s that was not certainly overwritten before s (or nil, the initial value, if no completed
+ * write returned before s). A write w is certainly overwritten when another completed write was
+ * invoked after w returned and returned before s: in any order, that one comes later.
+ */
+function candidateStates(ops: readonly Operation[], s: number): KeyState[] {
+  // Completed writes by call time, with the earliest return among those invoked at or after each.
+  const done = ops.filter((o) => o.returnTime !== null && isWrite(o)).sort((a, b) => a.callTime - b.callTime);
+  const minReturnFrom = new Array<number>(done.length + 1).fill(Infinity);
+  for (let i = done.length - 1; i >= 0; i--) minReturnFrom[i] = Math.min(minReturnFrom[i + 1]!, done[i]!.returnTime!);
+  const overwrittenBefore = (returnTime: number): boolean => {
+    let lo = 0;
+    let hi = done.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (done[mid]!.callTime > returnTime) hi = mid;
+      else lo = mid + 1;
+    }
+    return minReturnFrom[lo]! < s;
+  };
+  const states = new Set<KeyState>();
+  if (!overwrittenBefore(-Infinity)) states.add(null);
+  for (const o of ops) {
+    if (o.callTime >= s || !isWrite(o)) continue;
+    if (o.returnTime !== null && overwrittenBefore(o.returnTime)) continue;
     const v = writtenValue(o.input);
     if (v !== undefined) states.add(v);
   }
   return [...states];
+}
+
+/** For each value read in the window that was no longer possible: its write and what replaced it. */
+function evidenceFor(ops: readonly Operation[], window: readonly Operation[], states: readonly KeyState[], s: number): Operation[] {
+  const out = new Map<number, Operation>();
+  const inWindow = new Set(window.map((o) => o.id));
+  for (const r of window) {
+    if (r.output?.type !== 'get' || states.includes(r.output.value)) continue;
+    const value = r.output.value;
+    const writers = ops.filter((o) => !inWindow.has(o.id) && o.callTime < s && isWrite(o) && writtenValue(o.input) === value);
+    for (const w of writers.slice(0, 2)) {
+      out.set(w.id, w);
+      const over = certainOverwrite(ops, w.returnTime ?? Infinity, s);
+      if (over !== null) out.set(over.id, over);
+    }
+    if (value === null && writers.length === 0) {
+      const over = certainOverwrite(ops, -Infinity, s);
+      if (over !== null) out.set(over.id, over);
+    }
+  }
+  return [...out.values()].sort((a, b) => a.callTime - b.callTime || a.id - b.id);
 }

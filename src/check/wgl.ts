@@ -5,13 +5,13 @@
  * model; linearizing an operation lifts its call and return out of the list. Reaching a return
  * whose call is still in the list means that operation could not be placed before it returned:
  * backtrack. Each (set of linearized operations, model state) pair is explored once, as Lowe and
- * Porcupine do; the set is a bitset hashed with Zobrist keys so pushing and popping cost O(1).
+ * Porcupine do; the set is fingerprinted with Zobrist keys, so pushing and popping cost O(1).
  */
 import { assert } from '../core/assert.js';
 import type { Random } from '../env/random.js';
 import { SeededRandom } from '../env/random.js';
-import type { KvInput, KvOutput } from './history.js';
 import { stepKey, type KeyState } from './kv-model.js';
+import type { KvInput, KvOutput } from './history.js';
 
 /** One operation of a partition, with times already normalized (an absent return is +Infinity). */
 export interface PartitionOp {
@@ -23,14 +23,51 @@ export interface PartitionOp {
 
 export type SearchOutcome =
   | { readonly type: 'linearizable'; readonly steps: number }
-  | { readonly type: 'violation'; readonly steps: number }
+  /**
+   * `stuckAt` is the return time of the furthest response any partial ordering reached but could
+   * not explain: every ordering fails there or earlier.
+   */
+  | { readonly type: 'violation'; readonly steps: number; readonly stuckAt: number }
   | { readonly type: 'budget-exceeded'; readonly steps: number };
 
 export interface SearchOptions {
-  /** The key's possible values before the first operation (the search succeeds if any works). */
+  /**
+   * The key's possible values before the first operation: the search succeeds if any of them
+   * works. With several, the search starts from "one of these, not yet known", which the first
+   * operation that depends on the value narrows (see stepFromAnyOf).
+   */
   readonly initialStates: readonly KeyState[];
   /** Stops the search after this many steps and answers budget-exceeded. */
   readonly stepsMax: number;
+}
+
+/** The state "one of the candidate values, not yet observed". */
+const ANY_OF: unique symbol = Symbol('any-of');
+type SearchState = KeyState | typeof ANY_OF;
+
+/**
+ * Steps from an unknown state drawn from `candidates`. An operation that reveals the value (a get,
+ * a compare-and-set, a delete's answer) fixes it, if it is a candidate; a put overwrites it. A
+ * failed compare-and-set or an unanswered operation that depends on the value leaves it unknown,
+ * which over-approximates (more orderings succeed), so a failure from here is a failure from
+ * every candidate.
+ */
+function stepFromAnyOf(candidates: ReadonlySet<KeyState>, input: KvInput, output: KvOutput | null): SearchState | undefined {
+  switch (input.type) {
+    case 'get':
+      if (output === null || output.type !== 'get') return ANY_OF;
+      return candidates.has(output.value) ? output.value : undefined;
+    case 'put':
+      return input.value;
+    case 'delete':
+      if (output === null || output.type !== 'delete') return null;
+      if (output.deleted) return [...candidates].some((c) => c !== null) ? null : undefined;
+      return candidates.has(null) ? null : undefined;
+    case 'cas':
+      if (output === null || output.type !== 'cas') return ANY_OF;
+      if (output.ok) return candidates.has(input.expected) ? input.value : undefined;
+      return [...candidates].some((c) => c !== input.expected) ? ANY_OF : undefined;
+  }
 }
 
 const zobristRandom: Random = new SeededRandom(0x5eed);
@@ -41,16 +78,15 @@ function zobristKey(i: number): number {
 }
 
 export function searchPartition(ops: readonly PartitionOp[], options: SearchOptions): SearchOutcome {
-  let steps = 0;
-  for (const initial of options.initialStates) {
-    const r = searchFrom(ops, initial, options.stepsMax - steps);
-    steps += r.steps;
-    if (r.type !== 'violation') return { type: r.type, steps };
-  }
-  return { type: 'violation', steps };
+  const candidates = new Set(options.initialStates);
+  assert(candidates.size > 0, 'at least one initial state');
+  const initial: SearchState = candidates.size === 1 ? [...candidates][0]! : ANY_OF;
+  const step = (state: SearchState, op: PartitionOp): SearchState | undefined =>
+    state === ANY_OF ? stepFromAnyOf(candidates, op.input, op.output) : stepKey(state, op.input, op.output);
+  return searchFrom(ops, initial, step, options.stepsMax);
 }
 
-function searchFrom(ops: readonly PartitionOp[], initial: KeyState, stepsMax: number): SearchOutcome {
+function searchFrom(ops: readonly PartitionOp[], initial: SearchState, step: (s: SearchState, op: PartitionOp) => SearchState | undefined, stepsMax: number): SearchOutcome {
   const n = ops.length;
   if (n === 0) return { type: 'linearizable', steps: 0 };
   // Events 0..2n-1: event 2i is the call of op i, 2i+1 its return. Index 2n is the list head.
@@ -59,6 +95,7 @@ function searchFrom(ops: readonly PartitionOp[], initial: KeyState, stepsMax: nu
   const timeOf = (e: number): number => (e % 2 === 0 ? ops[e >> 1]!.callTime : ops[e >> 1]!.returnTime);
   // Calls before returns at equal times: touching operations count as concurrent.
   order.sort((a, b) => timeOf(a) - timeOf(b) || (a % 2) - (b % 2) || a - b);
+  preferAnswered(order, ops);
   const head = 2 * n;
   const next = new Int32Array(2 * n + 1).fill(-1);
   const prev = new Int32Array(2 * n + 1).fill(-1);
@@ -84,38 +121,54 @@ function searchFrom(ops: readonly PartitionOp[], initial: KeyState, stepsMax: nu
     next[prev[call]!] = call;
   };
 
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  let hash = 0;
-  const cache = new Map<string, Uint32Array[]>();
-  const remember = (state: KeyState): boolean => {
-    const key = `${hash}|${state === null ? '\u0000' : 's' + state}`;
-    const seen = cache.get(key);
+  // The cache holds a 64-bit fingerprint of (linearized set, state): two independent Zobrist
+  // hashes of the set, each mixed with the state's number. Storing bitsets instead costs a copy of
+  // n bits per configuration, which for 10,000 operations and millions of configurations does not
+  // fit in memory. As in TLC's state fingerprints, a collision could prune a path wrongly; with
+  // N configurations the chance is about N^2 / 2^65 (below 1e-5 at ten million).
+  let h1 = 0;
+  let h2 = 0;
+  const stateIds = new Map<SearchState, number>();
+  const stateId = (st: SearchState): number => {
+    let id = stateIds.get(st);
+    if (id === undefined) stateIds.set(st, (id = stateIds.size));
+    return id;
+  };
+  const cache = new Map<number, number[]>();
+  const remember = (state: SearchState): boolean => {
+    const sid = stateId(state) + 1;
+    const k1 = (h1 ^ Math.imul(sid, 0x9e3779b1)) >>> 0;
+    const k2 = (h2 ^ Math.imul(sid, 0x85ebca6b)) >>> 0;
+    const seen = cache.get(k1);
     if (seen === undefined) {
-      cache.set(key, [bits.slice()]);
+      cache.set(k1, [k2]);
       return true;
     }
-    for (const s of seen) if (equalBits(s, bits)) return false;
-    seen.push(bits.slice());
+    if (seen.includes(k2)) return false;
+    seen.push(k2);
     return true;
+  };
+  const toggle = (i: number): void => {
+    h1 ^= zobristKey(2 * i);
+    h2 ^= zobristKey(2 * i + 1);
   };
 
   const stackCall: number[] = [];
-  const stackState: KeyState[] = [];
-  let state: KeyState = initial;
+  const stackState: SearchState[] = [];
+  let state: SearchState = initial;
   let entry = next[head]!;
   let steps = 0;
+  let stuckAt = -Infinity;
   while (next[head]! >= 0) {
     if (++steps > stepsMax) return { type: 'budget-exceeded', steps };
     assert(entry >= 0, 'the search ran off the end of the event list');
     if (entry % 2 === 0) {
       const i = entry >> 1;
       const op = ops[i]!;
-      const after = stepKey(state, op.input, op.output);
+      const after = step(state, op);
       let advanced = false;
       if (after !== undefined) {
-        bits[i >>> 5]! |= 1 << (i & 31);
-        hash ^= zobristKey(i);
+        toggle(i);
         if (remember(after)) {
           stackCall.push(entry);
           stackState.push(state);
@@ -124,19 +177,17 @@ function searchFrom(ops: readonly PartitionOp[], initial: KeyState, stepsMax: nu
           entry = next[head]!;
           advanced = true;
         } else {
-          bits[i >>> 5]! &= ~(1 << (i & 31));
-          hash ^= zobristKey(i);
+          toggle(i);
         }
       }
       if (!advanced) entry = next[entry]!;
     } else {
       // A return whose call is still pending: that operation was not placed in time. Backtrack.
-      if (stackCall.length === 0) return { type: 'violation', steps };
+      stuckAt = Math.max(stuckAt, ops[entry >> 1]!.returnTime);
+      if (stackCall.length === 0) return { type: 'violation', steps, stuckAt };
       const call = stackCall.pop()!;
       state = stackState.pop()!;
-      const i = call >> 1;
-      bits[i >>> 5]! &= ~(1 << (i & 31));
-      hash ^= zobristKey(i);
+      toggle(call >> 1);
       unlift(call);
       entry = next[call]!;
     }
@@ -144,7 +195,26 @@ function searchFrom(ops: readonly PartitionOp[], initial: KeyState, stepsMax: nu
   return { type: 'linearizable', steps };
 }
 
-function equalBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+
+/**
+ * Within each run of consecutive calls (no return between them, so any of them may be linearized
+ * next), puts operations with a response first. Only the order in which candidates are tried
+ * changes, not the answer; but an operation without a response stays a candidate to the end of the
+ * history, and trying it first sends the search down long dead ends.
+ */
+function preferAnswered(order: number[], ops: readonly PartitionOp[]): void {
+  let i = 0;
+  while (i < order.length) {
+    if (order[i]! % 2 === 1) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < order.length && order[j]! % 2 === 0) j++;
+    const run = order.slice(i, j);
+    const answered = run.filter((e) => ops[e >> 1]!.returnTime !== Infinity);
+    const open = run.filter((e) => ops[e >> 1]!.returnTime === Infinity);
+    order.splice(i, run.length, ...answered, ...open);
+    i = j;
+  }
 }

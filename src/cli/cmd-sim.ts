@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto';
 import { UsageError, type Command } from './command.js';
 import { historyToJson } from '../check/history.js';
 import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engines.js';
-import { describeParams } from '../sim/params.js';
+import { describeParams, type SimParams } from '../sim/params.js';
 import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
 import { STORAGE_PLANTED_BUGS } from '../sim/wal-storage.js';
@@ -25,7 +25,8 @@ Usage:
 Flags:
   --consensus raft|paxos|stand-in  the engine (default raft; stand-in is the simulator's own small Raft)
   --planted-bug NAME               turn on a test-only bug in the engine or the storage (wal-*), to watch the checkers catch it
-  --profile NAME                   lean the swarm toward one kind of trouble: swarm (default), crash-in-sync, leader-churn, storage-faults
+  --profile NAME                   lean the swarm toward one kind of trouble: ${PROFILES.join(', ')} (default swarm)
+  --storage wal|memory             members' storage: the write-ahead log over a simulated disk (default), or in memory
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -44,6 +45,7 @@ export const simCommand: Command = {
         consensus: { type: 'string', default: 'raft' },
         'planted-bug': { type: 'string' },
         profile: { type: 'string', default: 'swarm' },
+        storage: { type: 'string' },
         'check-determinism': { type: 'boolean', default: false },
         history: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -69,7 +71,9 @@ export const simCommand: Command = {
     if ((values.seed === undefined) === (values.seeds === undefined)) throw new UsageError('give exactly one of --seed N or --seeds K');
     const profile = values.profile as Profile;
     if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
-    const common: Common = { consensus, plantedBug, profile };
+    const storage = values.storage ?? null;
+    if (storage !== null && storage !== 'wal' && storage !== 'memory') throw new UsageError('--storage must be wal or memory');
+    const common: Common = { consensus, plantedBug, profile, storage };
     if (values.seed !== undefined) {
       const seed = parseSeed(values.seed, '--seed');
       if (values['check-determinism']) return checkDeterminism(seed, common, values.json);
@@ -86,6 +90,7 @@ interface Common {
   readonly consensus: ConsensusKind;
   readonly plantedBug: string | null;
   readonly profile: Profile;
+  readonly storage: 'wal' | 'memory' | null;
 }
 
 function parseSeed(text: string, flag: string): number {
@@ -94,12 +99,14 @@ function parseSeed(text: string, flag: string): number {
 }
 
 function reproduce(seed: number, c: Common): string {
-  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
+  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.storage !== null ? ` --storage ${c.storage}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
 }
 
 async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
   const t0 = performance.now();
-  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile });
+  const storage = c.storage;
+  const tweak = storage === null ? undefined : (p: SimParams): SimParams => ({ ...p, storage: { ...p.storage, kind: storage } });
+  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, ...(tweak === undefined ? {} : { tweak }) });
   return { result, wallMs: performance.now() - t0 };
 }
 

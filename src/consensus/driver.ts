@@ -62,6 +62,11 @@ export interface DriverOptions<M extends EngineMessage, R> {
   readonly snapshotEveryEntries: number;
   /** Snapshots kept on disk after a new one is saved. */
   readonly snapshotsKeep: number;
+  /**
+   * Bytes of each snapshot chunk the engine cuts (the engine's own setting; SNAPSHOT_CHUNK_BYTES by
+   * default). The sending side reads exactly min(this, bytes left) at each chunk's offset.
+   */
+  readonly snapshotChunkBytes?: number;
   /** Called once when a write or sync fails; the driver has stopped and the member must restart. */
   readonly onFatal: (error: unknown) => void;
   readonly hooks?: DriverHooks<R>;
@@ -123,8 +128,12 @@ export class Driver<M extends EngineMessage, R> {
   /** The meta of the last received snapshot made durable by finishReceive. */
   private receivedSnapshot: SnapshotMeta | null = null;
 
+  private readonly chunkBytes: number;
+
   constructor(private readonly o: DriverOptions<M, R>) {
     assert(o.tickMs > 0, 'tickMs must be positive');
+    this.chunkBytes = o.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES;
+    assert(this.chunkBytes > 0, 'snapshotChunkBytes must be positive');
     assert(o.snapshotEveryEntries >= 0 && o.snapshotsKeep >= 1, 'snapshot options out of range');
   }
 
@@ -315,7 +324,7 @@ export class Driver<M extends EngineMessage, R> {
     const sink = this.o.stateMachine.restore(meta.index);
     try {
       for (let offset = 0; offset < meta.sizeBytes; ) {
-        const data = await this.o.snapshotStore.read(meta, offset, Math.min(SNAPSHOT_CHUNK_BYTES, meta.sizeBytes - offset));
+        const data = await this.o.snapshotStore.read(meta, offset, Math.min(this.chunkBytes, meta.sizeBytes - offset));
         assert(data.length > 0, 'a snapshot read returns data before its end');
         sink.write(data);
         offset += data.length;
@@ -359,7 +368,7 @@ export class Driver<M extends EngineMessage, R> {
     if (c !== undefined && c.data === null) {
       let data: Uint8Array;
       try {
-        data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(SNAPSHOT_CHUNK_BYTES, c.meta.sizeBytes - c.offset));
+        data = await this.o.snapshotStore.read(c.meta, c.offset, Math.min(this.chunkBytes, c.meta.sizeBytes - c.offset));
       } catch (e) {
         // Not our durability at stake: the engine resends after a timeout. Count and move on.
         this.o.logger.warn('cannot read snapshot to send', { index: c.meta.index, offset: c.offset, error: errorMessage(e) });

@@ -190,7 +190,9 @@ export interface DurableState {
    * Set when recovery found committed entries corrupted and dropped them (Protocol-Aware Recovery):
    * the log once reached this index. Until the log again reaches it (from the leader, or by a
    * snapshot covering it) the member must not vote, pre-vote or campaign, because its log no longer
-   * holds what its earlier votes and acknowledgements promised. Null after a clean recovery.
+   * holds what its earlier votes and acknowledgements promised. Nor may it trust the hard state's
+   * commit index or the log's tail: recovery may have returned an older version of the tail (entries
+   * a later leader replaced), so only what a leader confirms is applied. Null after a clean recovery.
    */
   readonly repairUntil: LogIndex | null;
 }

@@ -266,3 +266,44 @@ test('Protocol-Aware Recovery: a member whose log lost committed entries neither
   assert.equal(net.engine(3).status().role, 'pre-candidate');
   assert.deepEqual(net.violations, []);
 });
+
+test('Protocol-Aware Recovery: after a damaged recovery a member applies only what a leader confirms, never a stale tail', () => {
+  // Recovery after heavy disk damage can return an older version of the log's tail (entries a later
+  // leader replaced) next to a newer hard state. The recorded commit index must not be trusted then.
+  const net = new TestNetwork({ voters: 3 });
+  net.elect(1);
+  for (const v of ['a', 'b']) net.propose(1, v);
+  net.stabilize();
+  // A new term: member 1 is cut off until one of the others leads.
+  net.isolate(1);
+  let leader = null;
+  for (let i = 0; i < 200 && leader === null; i++) {
+    net.tickAll();
+    net.stabilize();
+    leader = [2, 3].find((n) => net.engine(n).status().role === 'leader') ?? null;
+  }
+  assert.ok(leader !== null, 'a new leader in a new term');
+  const damaged = leader === 2 ? 3 : 2;
+  net.heal();
+  net.propose(leader, 'c');
+  net.stabilize();
+  net.crash(damaged);
+  const s = net.node(damaged).storage;
+  // Replace the new term's entries with entries of the old term the new leader overwrote.
+  const last = s.entries[s.entries.length - 1]!;
+  const firstNew = s.entries.findIndex((e) => e.term === last.term);
+  assert.ok(firstNew > 0, 'the log holds entries of two terms');
+  const oldTerm = s.entries[firstNew - 1]!.term;
+  const stale = s.entries.slice(firstNew).map((e) => ({ ...e, term: oldTerm, kind: 'normal' as const, data: new TextEncoder().encode('stale') }));
+  s.entries = [...s.entries.slice(0, firstNew), ...stale];
+  s.repairUntil = last.index;
+  net.restart(damaged);
+  net.tick(leader);
+  net.stabilize();
+  assert.deepEqual(net.violations, [], 'no stale entry applied');
+  assert.deepEqual(net.node(damaged).sm.values(), net.node(leader).sm.values());
+  // Repaired once the leader confirmed its log up to where it once reached: it votes again.
+  net.isolate(leader);
+  net.campaign(damaged);
+  assert.equal(net.engine(damaged).status().role, 'pre-candidate');
+});

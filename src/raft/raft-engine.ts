@@ -158,6 +158,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   private snapshot: SnapshotMeta | null;
   /** Protocol-Aware Recovery: no voting or campaigning until the durable log reaches this index. */
   private repairUntil: number | null;
+  /** While repairing: how far a leader has confirmed this member's log matches its own. */
+  private confirmedIndex = 0;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -230,14 +232,20 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     }
     this.term = hs.term;
     this.vote = hs.vote;
-    // The commit index is a hint: never below the snapshot, never beyond what the log holds.
-    this.log.commitTo(Math.min(Math.max(hs.commit, this.log.snapshotIndex), this.log.lastIndex()));
+    if (durable.repairUntil === null) {
+      // The commit index is a hint: never below the snapshot, never beyond what the log holds.
+      this.log.commitTo(Math.min(Math.max(hs.commit, this.log.snapshotIndex), this.log.lastIndex()));
+    }
+    // After a damaged recovery the log's tail may be an older version than the hard state knew
+    // (entries a later leader replaced), so neither the recorded commit index nor the tail is
+    // trusted: only what a leader confirms (an accepted append, a snapshot) counts.
     this.config = snap?.config ?? durable.initialConfig;
     const problem = configProblem(this.config);
     if (problem !== null) throw new RaftError('raft-corrupt-state', `configuration: ${problem}`);
     this.memberSet = new Set(members(this.config));
     this.snapshot = snap;
-    this.repairUntil = durable.repairUntil !== null && durable.repairUntil > this.log.lastIndex() ? durable.repairUntil : null;
+    this.repairUntil = durable.repairUntil;
+    this.confirmedIndex = this.log.snapshotIndex;
     this.hsTerm = hs.term;
     this.hsVote = hs.vote;
     this.hsCommit = hs.commit;
@@ -416,7 +424,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       this.log.stableTo(last.index, last.term);
     }
     if (rd.committed.length > 0) this.applyCommitted(rd.committed);
-    if (this.repairUntil !== null && this.log.stableIndex >= this.repairUntil) this.repairUntil = null;
+    if (this.repairUntil !== null && this.confirmedIndex >= this.repairUntil && this.log.stableIndex >= this.repairUntil) this.repairUntil = null;
     if (this.state === 'leader') {
       this.maybeCommit();
       this.maybeAutoLeave();
@@ -847,6 +855,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       const lastNew = m.prevIndex + m.entries.length;
       this.log.appendFromLeader(m.entries);
       this.log.commitTo(Math.min(m.commit, lastNew));
+      if (this.repairUntil !== null) this.confirmedIndex = Math.max(this.confirmedIndex, lastNew);
       this.msgsAfterPersist.push(this.appendResponse(m.from, lastNew, false, 0, 0));
       return OK;
     }
@@ -863,8 +872,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   private onHeartbeat(m: HeartbeatMessage): StepResult {
-    // The leader clipped commit to our match, so our log up to it is the leader's.
-    const last = this.log.lastIndex();
+    // The leader clipped commit to our match, so our log up to it is the leader's — unless our
+    // disk lost or rolled back what we acknowledged: then only what a leader confirmed counts.
+    const last = this.repairUntil === null ? this.log.lastIndex() : Math.min(this.log.lastIndex(), this.confirmedIndex);
     this.log.commitTo(Math.min(m.commit, last));
     if (m.commit > last) {
       // The leader believes we hold more than we do (our disk lost acknowledged entries): say
@@ -944,6 +954,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.log.restore(meta);
     this.snapshot = meta;
     this.setConfig(meta.config);
+    this.confirmedIndex = Math.max(this.confirmedIndex, meta.index);
     if (this.repairUntil !== null && meta.index >= this.repairUntil) this.repairUntil = null;
   }
 

@@ -127,7 +127,7 @@ export class SafetyCheckers implements NodeObserver {
     this.report('crash', `${node.id}: ${kind}: ${errorMessage(error)}`);
   }
 
-  onCrashInSync(): void {}
+  onInjectedCrash(): void {}
 
   /** Runs after every event: entry-level leader completeness once the new leader's log is in storage. */
   afterEvent(): void {

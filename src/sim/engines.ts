@@ -9,13 +9,14 @@ import {
   HEARTBEAT_TICKS_DEFAULT,
   INFLIGHT_MESSAGES_MAX,
   MESSAGE_BYTES_MAX,
+  SNAPSHOT_CHUNK_BYTES,
   UNCOMMITTED_BYTES_MAX,
 } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
+import { defaultRaftConfig, PLANTED_BUGS as RAFT_PLANTED_BUGS, RaftEngine, type PlantedBug as RaftPlantedBug, type RaftConfig } from '../raft/index.js';
 import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
-import { PLANTED_BUGS, RaftEngine, type PlantedBug } from '../raft/index.js';
 
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
 export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
@@ -36,12 +37,19 @@ export interface EngineCreateOptions {
   readonly random: Random;
   readonly plantedBug: string | null;
   readonly tuning: EngineTuning;
+  /** Bytes per snapshot chunk the member would like; see EngineFactory.snapshotChunkBytes. */
+  readonly snapshotChunkBytes: number;
 }
 
 export interface EngineFactory {
   readonly kind: ConsensusKind;
   /** The test-only planted bugs this engine understands. */
   readonly plantedBugs: readonly string[];
+  /**
+   * The snapshot chunk size the engine will use when asked for `requested`: the sending driver must
+   * read exactly the bytes of each chunk the engine cuts, so the node hands the driver this value.
+   */
+  snapshotChunkBytes(requested: number): number;
   create(options: EngineCreateOptions): ConsensusEngine<EngineMessage>;
 }
 
@@ -69,32 +77,35 @@ const STAND_IN_BUGS: readonly StandInPlantedBug[] = ['stale-read-without-quorum'
 const standIn: EngineFactory = {
   kind: 'stand-in',
   plantedBugs: STAND_IN_BUGS,
+  snapshotChunkBytes: () => SNAPSHOT_CHUNK_BYTES,
   create(o) {
     const bug = o.plantedBug as StandInPlantedBug | null;
     return new StandInEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
   },
 };
 
-const raft: EngineFactory = {
-  kind: 'raft',
-  plantedBugs: PLANTED_BUGS,
-  create(o) {
-    const bug = o.plantedBug as PlantedBug | null;
-    const config = { ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) };
-    return new RaftEngine(config, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
-  },
-};
-
 const paxos: EngineFactory = {
   kind: 'paxos',
   plantedBugs: PAXOS_PLANTED_BUGS,
+  snapshotChunkBytes: () => SNAPSHOT_CHUNK_BYTES,
   create(o) {
     const bug = o.plantedBug as PaxosPlantedBug | null;
     return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
   },
 };
 
-/** The factory for a protocol, or a typed error saying it is not available. */
+const raft: EngineFactory = {
+  kind: 'raft',
+  plantedBugs: RAFT_PLANTED_BUGS,
+  snapshotChunkBytes: (requested) => requested,
+  create(o) {
+    const bug = o.plantedBug as RaftPlantedBug | null;
+    const config: RaftConfig = { ...defaultRaftConfig(o.id), ...o.tuning, snapshotChunkBytes: o.snapshotChunkBytes, ...(bug === null ? {} : { plantedBug: bug }) };
+    return new RaftEngine(config, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+  },
+};
+
+/** The factory for a protocol. */
 export function engineFactory(kind: ConsensusKind): EngineFactory {
   switch (kind) {
     case 'stand-in':

@@ -4,11 +4,10 @@
  * promise continuation the event started (the driver is async) has run to completion before the
  * next event: microtasks are drained in a deterministic order, so a seed still reproduces a run.
  *
- * Every executed event folds its label into a trace hash; two runs of one seed must agree on it.
+ * Every executed event folds its time and label into a trace hash (FNV-1a: cheap, and only equality
+ * between two runs matters); two runs of one seed must agree on it.
  */
 import { assert } from '../core/assert.js';
-import { crc32c } from '../core/crc32c.js';
-import { utf8 } from '../core/bytes.js';
 
 export interface SimEventHandle {
   cancel(): void;
@@ -36,7 +35,7 @@ export class EventLoop implements Readonly<{ nowMs: number }> {
     return this.executed;
   }
 
-  /** CRC-32C over every executed event's time and label. */
+  /** A hash over every executed event's time and label and every traced observation. */
   get traceHash(): number {
     return this.hash;
   }
@@ -59,7 +58,7 @@ export class EventLoop implements Readonly<{ nowMs: number }> {
 
   /** Mixes an observation into the trace hash (for example, what a client saw). */
   trace(text: string): void {
-    this.hash = crc32c(utf8(text), this.hash);
+    this.hash = fnv1a(text, this.hash);
   }
 
   /**
@@ -81,7 +80,7 @@ export class EventLoop implements Readonly<{ nowMs: number }> {
       if (fn === null) continue;
       this.time = ev.timeMs;
       this.executed++;
-      this.hash = crc32c(utf8(`${ev.timeMs}:${ev.label}`), this.hash);
+      this.hash = fnv1a(ev.label, mixNumber(this.hash, ev.timeMs));
       fn();
       await barrier();
       options.afterEach?.();
@@ -130,4 +129,17 @@ function before(a: SimEvent, b: SimEvent): boolean {
 function barrier(): Promise<void> {
   // eslint-disable-next-line no-restricted-globals -- a macrotask boundary drains all promise continuations; virtual time is unaffected.
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+function fnv1a(text: string, seed: number): number {
+  let h = (seed ^ 0x811c9dc5) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Folds a time (whole microseconds, as the loop keeps them) into a hash. */
+function mixNumber(h: number, timeMs: number): number {
+  const us = Math.round(timeMs * 1000);
+  h = Math.imul(h ^ (us >>> 0), 0x01000193);
+  return Math.imul(h ^ Math.floor(us / 0x1_0000_0000), 0x01000193) >>> 0;
 }

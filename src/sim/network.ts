@@ -25,7 +25,8 @@ export interface NetworkParams {
   readonly reorderRate: number;
 }
 
-export type PartitionMode = 'halves' | 'isolate' | 'asymmetric';
+/** `isolate-leader` cuts off the member that currently leads (Jepsen's "partition the primaries"). */
+export type PartitionMode = 'halves' | 'isolate' | 'asymmetric' | 'isolate-leader';
 
 export interface NetworkCounters {
   sent: number;
@@ -105,8 +106,8 @@ export class SimNetwork {
     return this.params.delayMsMin + exponential(this.random, this.params.delayMsMean);
   }
 
-  /** Cuts links according to a mode; returns a description for the trace. */
-  partition(mode: PartitionMode): string {
+  /** Cuts links according to a mode; returns a description for the trace. `leader` is for `isolate-leader`. */
+  partition(mode: PartitionMode, leader: NodeId | null = null): string {
     const ms = this.members;
     if (ms.length < 2) return 'no partition (one member)';
     switch (mode) {
@@ -118,8 +119,9 @@ export class SimNetwork {
         for (const x of a) for (const y of b) this.cutBoth(x, y);
         return `partition ${short(a)} | ${short(b)}`;
       }
-      case 'isolate': {
-        const x = this.random.pick(ms);
+      case 'isolate':
+      case 'isolate-leader': {
+        const x = mode === 'isolate-leader' && leader !== null ? leader : this.random.pick(ms);
         for (const y of ms) if (y !== x) this.cutBoth(x, y);
         return `isolate ${short([x])}`;
       }

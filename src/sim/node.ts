@@ -45,7 +45,14 @@ export interface NodeParams {
    * window where written-but-unsynced state exists, which random crash times rarely hit).
    */
   readonly crashInSyncRate: number;
+  /**
+   * Chance that the process dies right after applying an entry (like etcd's apply failpoints): a
+   * leader that just committed and applied dies before anything newer spreads.
+   */
+  readonly crashAfterApplyRate: number;
   readonly snapshotEveryEntries: number;
+  /** Snapshot chunk size asked of the engine (small, so transfers take several chunks). */
+  readonly snapshotChunkBytes: number;
 }
 
 /** What the simulation's checkers hear from a member. */
@@ -53,8 +60,8 @@ export interface NodeObserver {
   onSoftState(node: SimNode, soft: SoftState): void;
   onApply(node: SimNode, entry: Entry): void;
   onFatal(node: SimNode, error: unknown): void;
-  /** The member crashed with a sync in flight (the simulation restarts it later). */
-  onCrashInSync(node: SimNode): void;
+  /** A crash injected at a chosen moment (a sync in flight, right after an apply); the simulation restarts it later. */
+  onInjectedCrash(node: SimNode, when: string): void;
   /** Recovery lost something storage had acknowledged as durable (a storage bug). */
   onLostAcknowledged?(node: SimNode, what: string): void;
 }
@@ -193,7 +200,7 @@ export class SimNode {
     this.o.loop.schedule(at, `crash-in-sync ${this.id.slice(-2)}`, () => {
       if (this.inc !== inc || !inc.alive) return;
       this.crash();
-      this.o.observer.onCrashInSync(this);
+      this.o.observer.onInjectedCrash(this, 'in sync');
     });
   }
 
@@ -243,7 +250,7 @@ export class SimNode {
           this.o.loop.schedule(at, `crash-in-sync ${label}`, () => {
             if (this.inc !== inc || !inc.alive) return;
             this.crash();
-            this.o.observer.onCrashInSync(this);
+            this.o.observer.onInjectedCrash(this, 'in sync');
           });
         }
         return random.chance(this.params.syncFailRate);
@@ -260,7 +267,8 @@ export class SimNode {
     if (stores === null) return;
     const { logStore, snapshotStore, durable, unacknowledged } = stores;
     const engineBug = isStoragePlantedBug(this.o.plantedBug) ? null : this.o.plantedBug;
-    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: engineBug, tuning: p.engine });
+    const chunkBytes = this.o.factory.snapshotChunkBytes(p.snapshotChunkBytes);
+    const engine = this.o.factory.create({ id: this.id, durable, random: random.fork(), plantedBug: engineBug, tuning: p.engine, snapshotChunkBytes: chunkBytes });
     const transport = new SimTransport<EngineMessage>(this.o.network, this.id, engine);
     const sm = new KvStateMachine();
     const writes = new Map<string, ((r: ClientResponse) => void)[]>();
@@ -276,6 +284,7 @@ export class SimNode {
       logger: this.o.logger.child({ node: label }),
       tickMs: p.tickMs,
       snapshotEveryEntries: p.snapshotEveryEntries,
+      snapshotChunkBytes: chunkBytes,
       snapshotsKeep: 2,
       onFatal: (e) => {
         if (!inc.alive) return;
@@ -290,6 +299,13 @@ export class SimNode {
           if (!inc.alive) return;
           this.o.observer.onApply(this, entry);
           this.answerWrite(inc, result);
+          if (random.chance(this.params.crashAfterApplyRate)) {
+            this.o.loop.schedule(0, `crash-after-apply ${label}`, () => {
+              if (this.inc !== inc || !inc.alive) return;
+              this.crash();
+              this.o.observer.onInjectedCrash(this, 'after apply');
+            });
+          }
         },
         onReadState: (rs) => {
           const r = inc.reads.get(rs.requestId);

@@ -3,7 +3,7 @@
  * rates, partition modes, crash rate, workload mix, client count, durations), so different seeds
  * explore different corners and one seed reproduces one run. Each run prints its parameters.
  */
-import { ELECTION_TICKS_DEFAULT, SIM_CLUSTER_SIZE_MAX } from '../core/limits.js';
+import { ELECTION_TICKS_DEFAULT, SIM_CLUSTER_SIZE_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
 import { SeededRandom, type Random } from '../env/random.js';
 import type { ClientParams } from './client.js';
 import type { NetworkParams, PartitionMode } from './network.js';
@@ -98,6 +98,8 @@ export function deriveParams(seed: number): SimParams {
     diskLatencyMsMean: round(between(r, 0.05, tickMs / 2)),
     syncFailRate: r.chance(0.2) ? round(between(r, 0, 0.002), 5) : 0,
     crashInSyncRate: r.chance(0.3) ? round(between(r, 0, 0.01), 5) : 0,
+    crashAfterApplyRate: 0, // drawn at the end (below)
+    snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES, // drawn at the end (below)
     snapshotEveryEntries: r.chance(0.3) ? 0 : r.intBetween(10, 200),
   };
   const keyCount = r.intBetween(1, 5);
@@ -120,11 +122,14 @@ export function deriveParams(seed: number): SimParams {
     sectorBytes: r.pick([512, 4096] as const),
     faultIntensity: calm ? 'off' : r.pick(['off', 'light', 'light', 'heavy'] as const),
   };
+  // Later additions are drawn after everything else, so existing seeds keep their parameters.
+  const crashAfterApplyRate = r.chance(0.2) ? round(between(r, 0, 0.005), 5) : 0;
+  const snapshotChunkBytes = r.pick([256, 1024, 4096, SNAPSHOT_CHUNK_BYTES]);
   return {
     clusterSize,
     network,
     faults,
-    node,
+    node: { ...node, crashAfterApplyRate, snapshotChunkBytes },
     clientCount,
     client,
     safetyMs,
@@ -145,7 +150,7 @@ export function describeParams(p: SimParams): string {
   const e = p.node.engine;
   return [
     `engine: heartbeat ${e.heartbeatTicks} ticks, election ${e.electionTicks} ticks, pre-vote ${e.preVote ? 'on' : 'off'}, check-quorum ${e.checkQuorum ? 'on' : 'off'}, ${e.entriesPerMessageMax} entries per message, ${e.inflightMessagesMax} in flight`,
-    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, crash-in-sync rate ${p.node.crashInSyncRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries`,
+    `cluster ${p.clusterSize} members, tick ${p.node.tickMs} ms, disk ${p.node.diskLatencyMsMin}+exp(${p.node.diskLatencyMsMean}) ms, fsync failure rate ${p.node.syncFailRate}, crash-in-sync rate ${p.node.crashInSyncRate}, crash-after-apply rate ${p.node.crashAfterApplyRate}, snapshot every ${p.node.snapshotEveryEntries || 'never'} entries in chunks of ${p.node.snapshotChunkBytes} B`,
     `network delay ${p.network.delayMsMin}+exp(${p.network.delayMsMean}) ms, loss ${p.network.lossRate}, duplication ${p.network.duplicateRate}, reordering ${p.network.reorderRate}`,
     f.actionMsMean === Infinity
       ? 'faults: none'

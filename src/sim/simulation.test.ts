@@ -1,58 +1,49 @@
 /**
- * The simulator end to end: determinism, a seed sweep (a fixed list plus a few random seeds,
- * printed), and proof that the checks can fail: each planted bug is caught within a bounded
- * number of seeds.
+ * The simulator end to end: determinism and the CI seed sweep (a fixed list plus a few random
+ * seeds, printed). The planted bugs are in planted-bugs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { historyToJson } from '../check/history.js';
 import { describeParams } from './params.js';
-import { describeViolation, runSimulation, type SimOptions, type SimResult } from './simulation.js';
-import type { CheckerName } from './checkers.js';
+import { describeViolation, runSimulation, type SimResult } from './simulation.js';
 import type { ConsensusKind } from './engines.js';
+import type { Profile } from './profiles.js';
 
 function explain(r: SimResult): string {
   return [`seed ${r.seed} (${r.consensus}${r.plantedBug !== null ? `, ${r.plantedBug}` : ''})`, describeParams(r.params), ...r.violations.map(describeViolation), `reproduce: bulwark sim --seed ${r.seed} --consensus ${r.consensus}${r.plantedBug !== null ? ` --planted-bug ${r.plantedBug}` : ''}`].join('\n');
 }
 
-async function sweep(consensus: ConsensusKind, seeds: readonly number[]): Promise<void> {
+async function sweep(consensus: ConsensusKind, seeds: readonly number[], profile: Profile = 'swarm'): Promise<void> {
   for (const seed of seeds) {
-    const r = await runSimulation({ seed, consensus });
+    const r = await runSimulation({ seed, consensus, profile });
     assert.equal(r.violations.length, 0, explain(r));
     assert.ok(r.stats.opsCompleted > 0 || r.params.clientCount === 0, `seed ${seed}: no operation completed`);
   }
 }
 
-/** Runs seeds until one shows a violation of one of `checkers`; fails if none does within the bound. */
-async function findViolation(options: Omit<SimOptions, 'seed'>, seeds: readonly number[], checkers: readonly CheckerName[]): Promise<SimResult> {
-  for (const seed of seeds) {
-    const r = await runSimulation({ ...options, seed, stopOnViolation: true });
-    if (r.violations.some((v) => checkers.includes(v.checker))) return r;
-  }
-  assert.fail(`planted bug ${options.plantedBug} not caught by ${checkers.join('/')} in seeds ${seeds[0]}..${seeds[seeds.length - 1]}`);
-}
-
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 
 test('a seed reproduces a run exactly (trace hash and history)', async () => {
-  for (const seed of [3, 29]) {
-    const a = await runSimulation({ seed, consensus: 'stand-in' });
-    const b = await runSimulation({ seed, consensus: 'stand-in' });
+  for (const seed of [3]) {
+    const a = await runSimulation({ seed, consensus: 'raft' });
+    const b = await runSimulation({ seed, consensus: 'raft' });
     assert.equal(a.traceHash, b.traceHash, `seed ${seed}`);
     assert.equal(a.stats.events, b.stats.events);
     assert.equal(historyToJson(a.history), historyToJson(b.history));
-    const c = await runSimulation({ seed: seed + 1000, consensus: 'stand-in' });
+    const c = await runSimulation({ seed: seed + 1000, consensus: 'raft' });
     assert.notEqual(a.traceHash, c.traceHash, 'different seeds explore different runs');
   }
 });
 
-test('seed sweep with the stand-in engine: fixed seeds and a few random ones', { timeout: 300_000 }, async () => {
-  const random = Array.from({ length: 3 }, () => 1 + Math.floor(Math.random() * 2 ** 31));
-  console.log(`random seeds this run: ${random.join(', ')}`);
-  await sweep('stand-in', [...range(1, 12), ...random]);
+test('seed sweep with the Raft engine: fixed seeds, a few random ones, and each profile', { timeout: 600_000 }, async () => {
+  const random = Array.from({ length: 2 }, () => 1 + Math.floor(Math.random() * 2 ** 31));
+  console.log(`random seeds this run (raft): ${random.join(', ')}`);
+  await sweep('raft', [...range(1, 6), ...random]);
+  for (const profile of ['crash-in-sync', 'leader-churn', 'stale-reads', 'figure-8'] as const) await sweep('raft', [1], profile);
 });
 
-test('planted bug caught: a stale read without a quorum round breaks linearizability (stand-in engine)', { timeout: 300_000 }, async () => {
-  const r = await findViolation({ consensus: 'stand-in', plantedBug: 'stale-read-without-quorum' }, range(1, 60), ['linearizability']);
-  console.log(`caught at seed ${r.seed}`);
+test('seed sweep with the stand-in engine', { timeout: 300_000 }, async () => {
+  await sweep('stand-in', range(1, 4));
 });
+

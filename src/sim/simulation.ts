@@ -129,9 +129,9 @@ class Simulation {
         this.loop.trace(`fatal ${n.id}`);
         this.scheduleRestart(n);
       },
-      onCrashInSync: (n) => {
+      onInjectedCrash: (n, when) => {
         this.stats.crashes++;
-        this.loop.trace(`crash-in-sync ${n.id}`);
+        this.loop.trace(`crash ${when} ${n.id}`);
         this.scheduleRestart(n);
       },
       onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
@@ -221,7 +221,7 @@ class Simulation {
     this.network.heal();
     this.network.setParams({ ...this.params.network, lossRate: 0, duplicateRate: 0, reorderRate: 0 });
     for (const n of this.nodes) {
-      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0 });
+      n.setParams({ ...this.params.node, syncFailRate: 0, crashInSyncRate: 0, crashAfterApplyRate: 0 });
       n.healDisk();
     }
     for (const c of this.clients) c.stop();
@@ -319,7 +319,10 @@ class Simulation {
     switch (action) {
       case 'partition': {
         this.network.heal();
-        const desc = this.network.partition(r.pick(f.partitionModes));
+        const mode = r.pick(f.partitionModes);
+        // The leader as the members themselves report it (status(): the contract's view).
+        const leader = mode === 'isolate-leader' ? (this.nodes.find((n) => n.status()?.role === 'leader')?.id ?? null) : null;
+        const desc = this.network.partition(mode, leader);
         this.stats.partitions++;
         this.loop.trace(desc);
         return;

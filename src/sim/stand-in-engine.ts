@@ -146,6 +146,11 @@ export class StandInEngine implements ConsensusEngine<StandInMessage> {
     // After storage found damage the hard state may be newer than the log: never commit past it.
     this.commit = Math.min(Math.max(this.commit, this.snapIndex), this.lastIndex());
     this.repairUntil = durable.repairUntil ?? 0;
+    // Nor trust the recorded commit index at all then: recovery may have come back with an older
+    // version of the log's suffix (entries a later leader had replaced), and the commit index was
+    // written for the newer one. Apply only what a leader confirms against the log (its append's
+    // prevIndex/prevTerm check truncates a stale suffix first).
+    if (this.repairUntil !== 0) this.commit = this.snapIndex;
     this.applied = this.snapIndex;
     this.lastSoft = { leader: null, role: 'follower', term: term(this.term) };
     this.resetTimeout();

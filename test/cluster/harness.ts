@@ -9,8 +9,8 @@ import { GrpcChannel, GrpcError } from '../../src/api/grpc/index.js';
 import { KVService, MaintenanceService } from '../../src/api/proto/generated/etcdserverpb.js';
 import { localClusterOnFreePorts, type LocalCluster } from '../../src/server/local-cluster.js';
 
-export const HEARTBEAT_MS = 50;
-export const ELECTION_MS = 500;
+export const HEARTBEAT_MS = 100;
+export const ELECTION_MS = 1000;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -101,14 +101,18 @@ describe('robustness', () => {
 
   test('graceful close lets in-flight calls finish and refuses new connections', async () => {
     const s2 = new GrpcServer();
+    let started!: () => void;
+    const handlerStarted = new Promise<void>((r) => (started = r));
     s2.unary('/t.S/Slow', id, id, async (req) => {
+      started();
       await new Promise((r) => setTimeout(r, 300));
       return req;
     });
     const p2 = await s2.listen(0);
-    const ch = new GrpcChannel(`127.0.0.1:${p2}`, { connectTimeoutMs: 1000 });
+    const ch = new GrpcChannel(`127.0.0.1:${p2}`, { connectTimeoutMs: 5000 });
     const inflight = ch.unary('/t.S/Slow', id, id, Buffer.from('finish me'));
-    await new Promise((r) => setTimeout(r, 50));
+    // Close only once the call is in flight on the server (a fixed sleep races a loaded machine).
+    await handlerStarted;
     const closing = s2.close(5000);
     assert.equal(Buffer.from(await inflight).toString(), 'finish me');
     await closing;
