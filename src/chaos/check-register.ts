@@ -81,7 +81,7 @@ export function checkRegister(ops: readonly RecordedOp[], o: { readonly stepsMax
         anomalies.add({
           type: 'linearizability',
           key,
-          message: `key ${key}: ${r.window.length} operations cannot be put in any order consistent with real time and a register's behaviour${r.evidence.length > 0 ? ` (${r.evidence.length} earlier operation(s) show why)` : ''}`,
+          message: `key ${key}: ${r.window.length === 1 ? 'an operation cannot be explained by any value the key could hold then' : `${r.window.length} operations cannot be put in any order consistent with real time and a register's behaviour`}${r.evidence.length > 0 ? ` (${r.evidence.length} earlier operation(s) show why)` : ''}`,
           // The earlier operations that explain the window (the write a stale read saw, and the
           // write that replaced it) come first: together they are the picture of the anomaly.
           opIds: [...new Set([...r.evidence, ...r.window].sort((a, b) => a.callTime - b.callTime).map((w) => w.id))],
