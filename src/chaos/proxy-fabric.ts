@@ -79,7 +79,8 @@ export class ProxyFabric implements NetworkFabric {
   }
 
   unsupported(_c: LinkCapability): string | null {
-    return null;
+    // Without /proc the proxies cannot tell which member dialed, and would fault nothing.
+    return process.platform === 'linux' ? null : 'the proxy fabric finds who dialed a connection in /proc (Linux only)';
   }
 
   async teardown(): Promise<void> {
