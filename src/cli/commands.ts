@@ -1,4 +1,6 @@
 import type { Command } from './command.js';
+import { benchCommand } from './cmd-bench.js';
+import { chaosCommand } from './cmd-chaos.js';
 import { lbCommand } from './cmd-lb.js';
 import { serveCommand } from './cmd-serve.js';
 import { raidCommand } from './cmd-raid.js';
@@ -17,5 +19,7 @@ export const COMMANDS: readonly Command[] = [
   raidCommand,
   storageCheckCommand,
   ...CLIENT_COMMANDS,
+  benchCommand,
+  chaosCommand,
   versionCommand,
 ];

@@ -427,6 +427,87 @@ assert(SIM_CLUSTER_SIZE_MAX <= MEMBERS_MAX, 'a simulated cluster is a legal clus
 assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits in a chunk');
 
 // ---------------------------------------------------------------------------------------------
+// Benchmark tool (src/bench, `bulwark bench`).
+
+/** Requests in flight at once, and connections they share. */
+export const BENCH_CONCURRENCY_MAX = 16_384;
+export const BENCH_CONNECTIONS_MAX = 1024;
+/** Watch streams of the watch fan-out workload. */
+export const BENCH_WATCHERS_MAX = 10_000;
+/** Distinct keys, and value size (etcd refuses requests above 1.5 MiB). */
+export const BENCH_KEY_COUNT_MAX = 10_000_000;
+export const BENCH_VALUE_BYTES_MAX = 1024 * 1024;
+/** Writers filling the key space before a read workload. */
+export const BENCH_PRELOAD_CONCURRENCY = 64;
+/** Distinct error messages a run keeps counts of (the rest are counted, not named). */
+export const BENCH_ERROR_KINDS_MAX = 16;
+/** How often the progress bar is redrawn. */
+export const BENCH_PROGRESS_INTERVAL_MS = 250;
+/** After the last put of a watch run, how long to wait for events still on their way. */
+export const BENCH_WATCH_DRAIN_MS_MAX = 5000;
+/** Rounds of `--compare` (A B A B ...). */
+export const BENCH_COMPARE_ROUNDS_MAX = 100;
+/** Latency histogram: exact below 2^bits, then 2^(bits-1) buckets per power of two (0.8 % error). */
+export const HISTOGRAM_SUB_BUCKET_BITS = 8;
+/** Largest value recorded (µs): one hour; larger values are clamped and counted as such. */
+export const HISTOGRAM_VALUE_MAX = 3_600_000_000;
+
+assert(BENCH_CONNECTIONS_MAX <= BENCH_CONCURRENCY_MAX, 'every connection can carry a request');
+assert(BENCH_VALUE_BYTES_MAX < REQUEST_BYTES_MAX, 'a benchmark value fits in a request');
+assert(HISTOGRAM_SUB_BUCKET_BITS >= 2 && HISTOGRAM_SUB_BUCKET_BITS <= 16, 'histogram precision in a sane range');
+assert(HISTOGRAM_VALUE_MAX < 2 ** 52, 'histogram values are exact doubles');
+
+// ---------------------------------------------------------------------------------------------
+// Chaos tool (src/chaos, `bulwark chaos`).
+
+/** Bytes a fault-injecting proxy holds for one direction of one connection (delayed, not yet sent). */
+export const PROXY_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** Looks at /proc for the process that dialed a proxied connection before calling it unknown. */
+export const CHAOS_SOCKET_OWNER_TRIES = 20;
+/** Deadline of an administrative call (member add/remove, move leader). */
+export const CHAOS_ADMIN_TIMEOUT_MS = 5000;
+/** Between two /health polls of a starting member. */
+export const CHAOS_HEALTH_POLL_MS = 100;
+/** SIGTERM before SIGKILL when a run stops its members. */
+export const CHAOS_STOP_GRACE_MS = 3000;
+/** After the load: how long every member gets to come back healthy. */
+export const CHAOS_RECOVERY_TIMEOUT_MS = 30_000;
+/** After recovery, before the final reads: replication catches up. */
+export const CHAOS_SETTLE_MS = 1000;
+/** A client's pause after an operation that did not succeed (no spinning on a dead member). */
+export const CHAOS_CLIENT_BACKOFF_MS = 100;
+/** Progress lines during the load. */
+export const CHAOS_PROGRESS_INTERVAL_MS = 2000;
+/** Anomalies of one type listed in the report (all are counted). */
+export const CHAOS_ANOMALIES_PER_TYPE_MAX = 10;
+/** Linearizability search steps per key before "unknown" (a key's history is bounded below). */
+export const CHAOS_LINEARIZABILITY_STEPS_MAX = 5_000_000;
+/** Register: operations per key before it retires, and keys in use at once. */
+export const CHAOS_REGISTER_OPS_PER_KEY = 150;
+export const CHAOS_REGISTER_KEYS_AT_ONCE = 4;
+/** List append: operations per key, keys at once, and attempts of one append under contention. */
+export const CHAOS_LIST_OPS_PER_KEY = 100;
+export const CHAOS_LIST_KEYS_AT_ONCE = 4;
+export const CHAOS_APPEND_TRIES_MAX = 10;
+/** Set: elements per set before a new set (prefix) starts, so reads stay small. */
+export const CHAOS_SET_ELEMENTS_PER_SET = 1000;
+/** Watch: progress requests, the silence after which a stream is abandoned, and the catch-up after healing. */
+export const CHAOS_WATCH_PROGRESS_MS = 1000;
+export const CHAOS_WATCH_STALL_MS = 4000;
+export const CHAOS_WATCH_CATCHUP_MS = 20_000;
+/** Lock: locks contended for, and the TTL of each holder's lease (etcd's minimum is about 1.5 election timeouts). */
+export const CHAOS_LOCK_NAMES = 2;
+export const CHAOS_LOCK_TTL_SECONDS = 3;
+/** Timeline picture: operations drawn (the rest thinned) and width. */
+export const CHAOS_TIMELINE_OPS_MAX = 60_000;
+export const CHAOS_TIMELINE_WIDTH_PX_MAX = 24_000;
+
+assert(CHAOS_WATCH_STALL_MS > 2 * CHAOS_WATCH_PROGRESS_MS, 'a stream is abandoned only after several unanswered progress requests');
+assert(CHAOS_REGISTER_OPS_PER_KEY * CHAOS_REGISTER_KEYS_AT_ONCE <= 1000, 'a register key history stays small enough to search');
+assert(CHAOS_LINEARIZABILITY_STEPS_MAX <= LINEARIZABILITY_SEARCH_STEPS_MAX, 'the chaos budget is within the checker bound');
+assert(PROXY_QUEUE_BYTES_MAX >= PEER_FRAME_BYTES_MAX, 'a proxy can hold one full peer frame');
+
+// ---------------------------------------------------------------------------------------------
 // RAID volumes (src/storage).
 
 /** Members of a volume (RAID-1 copies or RAID-5 columns). */
