@@ -21,6 +21,18 @@ export const JSON_SCHEMA: JsonSchema = {
     'authpb.UserAddOptions': [
       { name: 'no_password', prop: 'noPassword', kind: 'bool', repeated: false },
     ],
+    'bulwark.v1.CloseSessionRequest': [
+      { name: 'client_id', prop: 'clientId', kind: 'int64-number', repeated: false },
+    ],
+    'bulwark.v1.CloseSessionResponse': [
+      { name: 'header', prop: 'header', kind: 'message', repeated: false, type: 'etcdserverpb.ResponseHeader' },
+    ],
+    'bulwark.v1.OpenSessionRequest': [
+    ],
+    'bulwark.v1.OpenSessionResponse': [
+      { name: 'header', prop: 'header', kind: 'message', repeated: false, type: 'etcdserverpb.ResponseHeader' },
+      { name: 'client_id', prop: 'clientId', kind: 'int64-number', repeated: false },
+    ],
     'etcdserverpb.AlarmMember': [
       { name: 'memberID', prop: 'memberID', kind: 'uint64', repeated: false },
       { name: 'alarm', prop: 'alarm', kind: 'enum', repeated: false, type: 'etcdserverpb.AlarmType' },
