@@ -53,6 +53,13 @@ export interface ServerConfig {
   readonly consensus: 'raft' | 'paxos';
   readonly preVote: boolean;
   readonly leaseReads: boolean;
+  /**
+   * Flexible Paxos quorum sizes, in voters (--paxos-phase1-quorum, --paxos-phase2-quorum); null is
+   * the default (a majority, or the smallest size that intersects the other one when it is given).
+   * Paxos only; every member must use the same.
+   */
+  readonly paxosPhase1Quorum: number | null;
+  readonly paxosPhase2Quorum: number | null;
   readonly logLevel: LogLevel;
   /** etcd's --auto-compaction-mode and --auto-compaction-retention ('' = off). */
   readonly autoCompactionMode: 'periodic' | 'revision';
@@ -90,6 +97,8 @@ type RawConfig = {
   consensus: string;
   'pre-vote': string;
   'lease-reads': string;
+  'paxos-phase1-quorum': string;
+  'paxos-phase2-quorum': string;
   'log-level': string;
   'auto-compaction-mode': string;
   'auto-compaction-retention': string;
@@ -116,6 +125,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'consensus', flag: 'consensus', kind: 'string', help: 'consensus protocol of a new cluster: raft or paxos (default raft)' },
   { key: 'pre-vote', flag: 'pre-vote', kind: 'bool', help: 'run a pre-vote before campaigning (default true)' },
   { key: 'lease-reads', flag: 'lease-reads', kind: 'bool', help: 'serve linearizable reads from a leader lease, trusting bounded clock drift (default false)' },
+  { key: 'paxos-phase1-quorum', flag: 'paxos-phase1-quorum', kind: 'int', help: 'Paxos only (Flexible Paxos): voters in a phase-1 (leader election) quorum; with the phase-2 size it must exceed the voters (default 0: a majority)' },
+  { key: 'paxos-phase2-quorum', flag: 'paxos-phase2-quorum', kind: 'int', help: 'Paxos only (Flexible Paxos): voters in a phase-2 (write) quorum; every member must use the same sizes (default 0: a majority)' },
   { key: 'log-level', flag: 'log-level', kind: 'string', help: 'debug, info, warn or error (default info)' },
   { key: 'auto-compaction-mode', flag: 'auto-compaction-mode', kind: 'string', help: 'periodic or revision (default periodic)' },
   { key: 'auto-compaction-retention', flag: 'auto-compaction-retention', kind: 'string', help: 'history to keep: a duration (periodic, e.g. 1h) or a revision count; empty or 0 disables (default 0)' },
@@ -142,6 +153,8 @@ const DEFAULTS: RawConfig = {
   consensus: 'raft',
   'pre-vote': 'true',
   'lease-reads': 'false',
+  'paxos-phase1-quorum': '0',
+  'paxos-phase2-quorum': '0',
   'log-level': 'info',
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '0',
@@ -298,6 +311,38 @@ export function parseInitialCluster(s: string): InitialMember[] {
   return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
 }
 
+/**
+ * The Flexible Paxos quorum sizes (0 = not given), checked as far as the configuration allows: Paxos
+ * only, within the initial members, and intersecting (phase 1 + phase 2 > voters, Howard, Malkhi
+ * and Spiegelman 2016). A member joining an existing cluster does not know the voters yet: the
+ * engine checks its sizes against the configuration it learns.
+ */
+function flexibleQuorums(raw: RawConfig, consensus: 'raft' | 'paxos', voters: number | null): { phase1: number | null; phase2: number | null } {
+  const given = (key: 'paxos-phase1-quorum' | 'paxos-phase2-quorum'): number | null => {
+    const n = int(raw, key, { min: 0, max: MEMBERS_MAX });
+    return n === 0 ? null : n;
+  };
+  const phase1 = given('paxos-phase1-quorum');
+  const phase2 = given('paxos-phase2-quorum');
+  if (phase1 === null && phase2 === null) return { phase1, phase2 };
+  if (consensus !== 'paxos') throw new ConfigError('--paxos-phase1-quorum and --paxos-phase2-quorum apply to --consensus paxos only');
+  if (voters !== null) {
+    // The same rule as the engine's (a size left out is the smallest that intersects the other).
+    const majority = Math.floor(voters / 2) + 1;
+    const p1 = phase1 ?? (phase2 === null ? majority : voters - phase2 + 1);
+    const p2 = phase2 ?? (phase1 === null ? majority : voters - phase1 + 1);
+    for (const [flag, size] of [['--paxos-phase1-quorum', p1], ['--paxos-phase2-quorum', p2]] as const) {
+      if (size < 1 || size > voters) throw new ConfigError(`${flag} ${size} does not fit the ${voters} member(s) of --initial-cluster: it must be between 1 and ${voters}`);
+    }
+    if (p1 + p2 <= voters) {
+      throw new ConfigError(
+        `--paxos-phase1-quorum ${p1} and --paxos-phase2-quorum ${p2} do not intersect for ${voters} members: their sum must exceed ${voters}, or two leaders could each decide a different value`,
+      );
+    }
+  }
+  return { phase1, phase2 };
+}
+
 function validate(raw: RawConfig): ServerConfig {
   const name = raw.name.trim();
   if (name === '' || /[=,\s]/.test(name)) throw new ConfigError(`--name must be non-empty without '=', ',' or spaces, got '${raw.name}'`);
@@ -340,6 +385,7 @@ function validate(raw: RawConfig): ServerConfig {
       `--election-timeout (${electionTimeoutMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms); etcd recommends 10 times`,
     );
   }
+  const { phase1: paxosPhase1Quorum, phase2: paxosPhase2Quorum } = flexibleQuorums(raw, consensus, state === 'new' ? initialCluster.length : null);
   const mode = raw['auto-compaction-mode'].trim();
   if (mode !== 'periodic' && mode !== 'revision') throw new ConfigError(`--auto-compaction-mode must be periodic or revision, got '${mode}'`);
 
@@ -363,6 +409,8 @@ function validate(raw: RawConfig): ServerConfig {
     consensus,
     preVote: bool(raw, 'pre-vote'),
     leaseReads: bool(raw, 'lease-reads'),
+    paxosPhase1Quorum,
+    paxosPhase2Quorum,
     logLevel: logLevel as LogLevel,
     autoCompactionMode: mode,
     autoCompactionRetention: raw['auto-compaction-retention'].trim(),
