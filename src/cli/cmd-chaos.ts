@@ -129,6 +129,7 @@ export const chaosCommand: Command = {
     const members = int('members', values.members, 3);
     const consensus = values.consensus ?? 'raft';
     if (consensus !== 'raft' && consensus !== 'paxos') throw new UsageError(`--consensus: expected raft or paxos, got "${consensus}"`);
+    if (values.consensus !== undefined && targetKind !== 'bulwark') throw new UsageError('--consensus is for --target bulwark (etcd runs Raft)');
     const seed = values.seed === undefined ? Date.now() % 1_000_000 : int('seed', values.seed, 0, 0);
     const quiet = values.quiet === true;
     const log = (line: string): void => {
@@ -172,7 +173,6 @@ export const chaosCommand: Command = {
       }
     }
     if (values['unsafe-planted-bug'] !== undefined && targetKind !== 'bulwark') throw new UsageError('--unsafe-planted-bug is for --target bulwark');
-    if (values.consensus !== undefined && targetKind !== 'bulwark') throw new UsageError('--consensus is for --target bulwark (etcd runs Raft)');
     const abort = new AbortController();
     const onSigint = (): void => {
       log('interrupted: ending the load phase, then healing and checking (Ctrl-C again to quit at once)');
