@@ -155,9 +155,11 @@ class Simulation {
       onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
     };
     // Disk faults come from their own stream, so adding them left every other draw of a seed alone.
-    // With flexible quorums an intact copy of every decision must survive on a phase-2 quorum, and a
-    // phase-1 quorum of undamaged members must remain to elect the leader that repairs the rest.
-    const faultyNodesMax = flexible === null ? undefined : Math.min(flexible.phase2 - 1, ids.length - flexible.phase1);
+    // With flexible quorums the atlas's f becomes: an intact copy of every decision survives on the
+    // phase-2 quorum that decided it, and undamaged members still form a phase-1 and a phase-2
+    // quorum (a member under repair neither promises nor accepts the slots it lost), so a leader can
+    // be elected and can decide the slots that repair the rest. For majorities this is f.
+    const faultyNodesMax = flexible === null ? undefined : Math.min(flexible.phase2 - 1, ids.length - flexible.phase1, ids.length - flexible.phase2);
     this.atlas = new FaultAtlas({ nodes: ids.length, random: new SeededRandom(BigInt(options.seed) ^ 0xd15c_a71a5n), intensity: params.storage.faultIntensity, ...(faultyNodesMax === undefined ? {} : { faultyNodesMax }) });
     const nodeRandom = this.random.fork();
     for (const id of ids) {
