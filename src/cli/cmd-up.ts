@@ -131,7 +131,7 @@ export const upCommand: Command = {
 const UP_FILE = 'up.json';
 
 /** RAID settings of a cluster's members, as `bulwark up` records them. */
-interface RaidSettings {
+export interface RaidSettings {
   readonly level: 1 | 5;
   readonly disks: number;
 }
@@ -140,13 +140,13 @@ interface RaidSettings {
  * What up.json holds. `raid` is null for members on plain directories; a field that is missing
  * (undefined) comes from an older `bulwark up` that did not record it.
  */
-interface UpRecord {
+export interface UpRecord {
   readonly consensus?: 'raft' | 'paxos';
   readonly raid?: RaidSettings | null;
 }
 
 /** The record of a resumed cluster; an unreadable or foreign file reads as an empty record. */
-function readUpRecord(dir: string): UpRecord {
+export function readUpRecord(dir: string): UpRecord {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(resolve(dir, UP_FILE), 'utf8'));
@@ -204,7 +204,7 @@ function parseRaidFlags(flags: { level: string | undefined; disks: string | unde
  * was created with — without --raid it resumes on its volumes, not on plain directories beside
  * them — and a flag that contradicts the record is refused with what to do.
  */
-function chooseRaid(
+export function chooseRaid(
   dir: string,
   resuming: boolean,
   record: UpRecord | null,
