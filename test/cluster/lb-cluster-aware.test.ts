@@ -122,8 +122,8 @@ for (const consensus of PROTOCOLS) {
         await writer;
       }
       assert.ok(!answeredBy.includes('') && answeredBy.every((m) => [...ids.values()].includes(m)));
-      const status = await lbStatus(admin);
-      assert.equal(status.backends.find((b) => b.id === endpoints[names.indexOf(leader)])?.state, 'down', 'the killed member is marked down');
+      const killed = endpoints[names.indexOf(leader)]!;
+      await waitFor('the killed member to be marked down', async () => (await lbStatus(admin)).backends.find((b) => b.id === killed)?.state === 'down', 20_000);
 
       // Every acknowledged write is in the cluster (failed ones may or may not be: they were not retried).
       const survivor = names.find((n) => n !== leader)!;
