@@ -25,7 +25,7 @@ import type { MemberInfo } from '../kv/members.js';
 import type { ApplyResult } from '../kv/results.js';
 import { TcpTransport, parsePeerUrl, type PeerStats } from '../transport/tcp-transport.js';
 import type { PeerAddress } from '../transport/peer-link.js';
-import { openStorage, type OpenedStorage } from '../wal/index.js';
+import { isFatalStorageError, openStorage, type OpenedStorage } from '../wal/index.js';
 import { encodeClusterDescription, resolveBootstrap, type Bootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
@@ -143,6 +143,8 @@ export class Member {
       tickMs: bundle.tickMs,
       tickCatchUpMax: bundle.tickCatchUpMax,
       snapshotEveryEntries: config.snapshotCount,
+      snapshotEveryBytes: config.snapshotBytes,
+      isFatalSnapshotError: isFatalStorageError,
       snapshotsKeep: SNAPSHOTS_KEPT,
       onFatal: (e) => this.fatal('the consensus loop stopped on a storage failure', e),
       hooks: {
