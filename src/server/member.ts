@@ -25,7 +25,7 @@ import type { MemberInfo } from '../kv/members.js';
 import type { ApplyResult } from '../kv/results.js';
 import { TcpTransport, parsePeerUrl, type PeerStats } from '../transport/tcp-transport.js';
 import type { PeerAddress } from '../transport/peer-link.js';
-import { openStorage, type OpenedStorage } from '../wal/index.js';
+import { isFatalStorageError, openStorage, type OpenedStorage } from '../wal/index.js';
 import { encodeClusterDescription, resolveBootstrap, type Bootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
@@ -65,6 +65,8 @@ export class Member {
   private readonly driver: Driver<EngineMessage, ApplyResult>;
   readonly transport: TcpTransport<EngineMessage>;
   private readonly storage: OpenedStorage;
+  /** The index the log had reached before recovery dropped damaged entries; null after a clean recovery. */
+  private readonly storageRepairUntil: LogIndex | null;
   private readonly lessor = new Lessor();
   private readonly proposals: Waiters<number, ApplyResult>;
   private readonly reads: Waiters<number, void>;
@@ -91,6 +93,7 @@ export class Member {
     this.protocol = bootstrap.protocol;
     this.storage = storage;
     this.storageReport = storage.report;
+    this.storageRepairUntil = storage.durable.repairUntil;
     this.startedAtMs = env.clock.nowMs();
     this.requestTimeoutMs = REQUEST_TIMEOUT_MS_BASE + 2 * config.electionTimeoutMs;
     this.metrics = new MemberMetrics(this);
@@ -143,6 +146,8 @@ export class Member {
       tickMs: bundle.tickMs,
       tickCatchUpMax: bundle.tickCatchUpMax,
       snapshotEveryEntries: config.snapshotCount,
+      snapshotEveryBytes: config.snapshotBytes,
+      isFatalSnapshotError: isFatalStorageError,
       snapshotsKeep: SNAPSHOTS_KEPT,
       onFatal: (e) => this.fatal('the consensus loop stopped on a storage failure', e),
       hooks: {
@@ -473,6 +478,21 @@ export class Member {
   }
   private raisingAlarm = false;
   private storageReportHandled = false;
+
+  /**
+   * Status `errors` for damage recovery found on this member's disk, until it is repaired. The
+   * CORRUPT alarm goes through the log, so a damaged member that cannot reach a leader (it does not
+   * vote, so it may be what is missing for one) says so here, where an operator looks first.
+   */
+  storageDamageErrors(): string[] {
+    if (this.storageReport.alarm !== 'CORRUPT') return [];
+    const until = this.storageRepairUntil;
+    const applied = this.kv.appliedIndex;
+    if (until !== null && applied < until) {
+      return [`CORRUPT: damaged data found on disk and quarantined; repairing from peers up to index ${until} (applied ${applied}); not voting until then`];
+    }
+    return this.storageReportHandled ? [] : ['CORRUPT: damaged data found on disk and quarantined; raising the CORRUPT alarm'];
+  }
 
   private background(p: Promise<unknown>, what: string): void {
     p.catch((e: unknown) => this.o.env.logger.debug(`${what} proposal failed; will retry`, { error: errorMessage(e) }));
