@@ -458,26 +458,61 @@ export class Member {
   }
   private publishing = false;
 
-  /** After recovery found damaged data, raise the CORRUPT alarm for this member (once it is in the log). */
+  /**
+   * After recovery found damaged data: raise the CORRUPT alarm for this member (once a leader can
+   * put it in the log), and clear it again once this member has applied past its repair point.
+   * The damage was detected and quarantined, and the member took the lost part from its peers'
+   * copies, so nothing diverged: an alarm that, as in etcd, stops every key operation of the
+   * cluster must not stay up waiting for an operator after the member has healed itself. The
+   * episode stays in the log (error when found, warn when repaired) and in
+   * `bulwark_storage_repairs_total`. An alarm this process did not raise is left to the operator.
+   */
   private raiseStorageAlarm(): void {
-    if (this.stopped || this.storageReport.alarm !== 'CORRUPT' || this.soft.leader === null || this.raisingAlarm) return;
-    if (this.kv.alarmList().some((a) => a.member === this.id && a.alarm === 'corrupt')) {
-      this.storageReportHandled = true;
+    if (this.stopped || this.storageReport.alarm !== 'CORRUPT' || this.soft.leader === null || this.alarmProposing) return;
+    const active = this.kv.alarmList().some((a) => a.member === this.id && a.alarm === 'corrupt');
+    if (this.storageAlarmState === 'pending') {
+      if (active) {
+        this.storageAlarmState = 'raised';
+        return;
+      }
+      this.proposeStorageAlarm('activate', 'raised');
       return;
     }
-    if (this.storageReportHandled) return;
-    this.raisingAlarm = true;
-    this.propose({ type: 'alarm', action: 'activate', member: this.id, alarm: 'corrupt' })
+    if (this.storageAlarmState === 'raised' && this.storageRepaired()) {
+      if (!active) {
+        this.storageAlarmState = 'cleared';
+        return;
+      }
+      this.proposeStorageAlarm('deactivate', 'cleared');
+    }
+  }
+
+  private proposeStorageAlarm(action: 'activate' | 'deactivate', next: 'raised' | 'cleared'): void {
+    this.alarmProposing = true;
+    this.propose({ type: 'alarm', action, member: this.id, alarm: 'corrupt' })
       .then(() => {
-        this.storageReportHandled = true;
+        this.storageAlarmState = next;
+        if (next === 'cleared') {
+          this.storageRepairs++;
+          this.o.env.logger.warn('damaged data repaired from peers; CORRUPT alarm cleared', { repairedUntil: this.storageRepairUntil });
+        }
       })
       .catch(() => undefined)
       .finally(() => {
-        this.raisingAlarm = false;
+        this.alarmProposing = false;
       });
   }
-  private raisingAlarm = false;
-  private storageReportHandled = false;
+
+  /** This member has applied past the index its damaged log had reached (or no repair point was set). */
+  private storageRepaired(): boolean {
+    return this.storageRepairUntil === null || this.kv.appliedIndex >= this.storageRepairUntil;
+  }
+
+  private alarmProposing = false;
+  /** pending: damage found, alarm not yet in the log; raised: alarm active; cleared: repaired and cleared. */
+  private storageAlarmState: 'pending' | 'raised' | 'cleared' = 'pending';
+  /** Damage episodes repaired from peers by this process (bulwark_storage_repairs_total). */
+  storageRepairs = 0;
 
   /**
    * Status `errors` for damage recovery found on this member's disk, until it is repaired. The
@@ -491,7 +526,7 @@ export class Member {
     if (until !== null && applied < until) {
       return [`CORRUPT: damaged data found on disk and quarantined; repairing from peers up to index ${until} (applied ${applied}); not voting until then`];
     }
-    return this.storageReportHandled ? [] : ['CORRUPT: damaged data found on disk and quarantined; raising the CORRUPT alarm'];
+    return this.storageAlarmState === 'pending' ? ['CORRUPT: damaged data found on disk and quarantined; raising the CORRUPT alarm'] : [];
   }
 
   private background(p: Promise<unknown>, what: string): void {

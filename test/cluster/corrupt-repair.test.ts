@@ -97,31 +97,22 @@ for (const consensus of PROTOCOLS) test(`${consensus}: a follower whose committe
     // With the healthy peer back there is a quorum without the victim: a leader repairs it.
     t.cluster.start(other, 'existing');
     await waitFor('a leader', () => leaderName(t), 30_000);
-    const alarmed = await waitFor(
-      'the CORRUPT alarm for the damaged member',
-      async () => {
-        const r = await t.channel(leader).call(MaintenanceService.Alarm, { action: AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: AlarmType.NONE }, { deadlineMs: 2000 });
-        return r.alarms.some((a) => a.memberID === victimId && a.alarm === AlarmType.CORRUPT) ? r.alarms : null;
-      },
-      30_000,
-    );
-    assert.equal(alarmed.length, 1);
-    // As in etcd, an active CORRUPT alarm stops every key operation in the cluster until an operator
-    // disarms it (docs/kv.md, docs/operations.md). Repair goes on underneath: the victim's Status
-    // stops reporting the damage once it has applied past the index its log had reached.
-    await assert.rejects(get(t.channel(leader), 'c/0'), /corrupt cluster/);
+    // An active CORRUPT alarm stops every key operation in the cluster, as in etcd; the member clears
+    // its own alarm once it has applied past its repair point (nothing diverged: the damage was
+    // found, quarantined and replaced by its peers' copies), so the cluster serves again without
+    // an operator. The alarm may be up only for moments (a Paxos member is repaired before it can
+    // raise it), so the test looks at the count of episodes raised and cleared through the log.
     await waitFor(
-      'the victim to be repaired',
+      'the victim to be repaired and its alarm cleared',
       async () => {
         const st = await t.channel(victim).call(MaintenanceService.Status, {}, { deadlineMs: 2000 });
-        const repaired = !st.errors.some((e) => e.startsWith('CORRUPT: damaged data found on disk'));
-        return repaired && st.errors.some((e) => e.includes('alarm:CORRUPT'));
+        const r = await t.channel(leader).call(MaintenanceService.Alarm, { action: AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: AlarmType.NONE }, { deadlineMs: 2000 });
+        return st.errors.length === 0 && r.alarms.length === 0 ? true : null;
       },
       30_000,
     );
-
-    // The operator disarms the alarm (etcdctl alarm disarm); it stays disarmed.
-    await t.channel(leader).call(MaintenanceService.Alarm, { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: victimId, alarm: AlarmType.CORRUPT }, { deadlineMs: 5000 });
+    const metrics = await (await fetch(`${t.cluster.clientUrl(victim)}/metrics`)).text();
+    assert.match(metrics, /^bulwark_storage_repairs_total 1$/m);
     // Every acknowledged key reads back from the repaired member alone, and it serves linearizable reads again.
     await waitFor('a linearizable read on the repaired member', async () => (await get(t.channel(victim), 'c/0')) === 'v0', 30_000);
     for (let i = 0; i < KEYS; i++) assert.equal(await get(t.channel(victim), `c/${i}`, { serializable: true }), `v${i}`, `c/${i} on the repaired member`);
