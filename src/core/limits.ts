@@ -749,3 +749,26 @@ export const HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX = 64;
 
 assert(H2_INPUT_BYTES_PER_TURN_MAX >= H2_FRAME_BYTES_MAX * 4, 'a turn parses several of the largest frames');
 assert(HPACK_HUFFMAN_CACHE_ENTRIES_MAX * HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX <= 64 * 1024, 'the Huffman cache stays small');
+
+// --- The failover client inside the simulator (src/sim/client-simulation.ts) ---
+
+/** A simulated client call's deadline, retries included (virtual ms): long, so leader crashes delay writes rather than fail them. */
+export const CLIENT_SIM_CALL_TIMEOUT_MS = 60_000;
+/** Virtual time a client simulation may take before it counts as stuck. */
+export const CLIENT_SIM_RUN_MS_MAX = 30 * 60_000;
+assert(CLIENT_SIM_CALL_TIMEOUT_MS < CLIENT_SIM_RUN_MS_MAX, 'a stuck call is found before the run gives up');
+// ---------------------------------------------------------------------------------------------
+// Automatic snapshots by size, and the pause they cost (docs/storage.md, "Automatic snapshots").
+
+/**
+ * Bytes of applied entry data between automatic snapshots (--snapshot-bytes), besides
+ * --snapshot-count: with large values 100,000 entries could be many GiB of log to keep and replay.
+ * An eighth of the default backend quota, so a full store is rewritten at most once per 256 MiB of
+ * writes.
+ */
+export const SNAPSHOT_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Largest --snapshot-bytes accepted (0 disables the byte trigger). */
+export const SNAPSHOT_BYTES_SETTING_MAX = 64 * 1024 * 1024 * 1024;
+
+assert(SNAPSHOT_BYTES_DEFAULT <= QUOTA_BACKEND_BYTES_DEFAULT, 'a store within its quota is snapshotted by size at least once');
+assert(SNAPSHOT_BYTES_DEFAULT <= SNAPSHOT_BYTES_SETTING_MAX, 'the default is a valid setting');

@@ -39,6 +39,22 @@ test('flags in both forms, environment and file, with flags winning', () => {
   }
 });
 
+test('--snapshot-bytes: default, flag, environment, file; 0 disables; out of range is refused', () => {
+  assert.equal(loadConfig([], {}).snapshotBytes, 256 * 1024 * 1024);
+  assert.equal(loadConfig(['--snapshot-bytes', '0'], {}).snapshotBytes, 0);
+  assert.equal(loadConfig([], { BULWARK_SNAPSHOT_BYTES: '1048576' }).snapshotBytes, 1048576);
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-config-'));
+  try {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'snapshot-bytes: 4096\n');
+    assert.equal(loadConfig(['--config-file', file], {}).snapshotBytes, 4096);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => loadConfig(['--snapshot-bytes', '-1'], {}), ConfigError);
+  assert.throws(() => loadConfig(['--snapshot-bytes', 'lots'], {}), ConfigError);
+});
+
 test('several peer URLs per member, as etcd repeats the name', () => {
   assert.deepEqual(parseInitialCluster('a=http://h:1,b=http://h:2,a=http://h2:1'), [
     { name: 'a', peerUrls: ['http://h:1', 'http://h2:1'] },

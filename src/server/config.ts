@@ -14,6 +14,8 @@ import {
   QUOTA_BACKEND_BYTES_DEFAULT,
   QUOTA_BACKEND_BYTES_MAX,
   REQUEST_BYTES_MAX,
+  SNAPSHOT_BYTES_DEFAULT,
+  SNAPSHOT_BYTES_SETTING_MAX,
   SNAPSHOT_COUNT_DEFAULT,
   TXN_OPS_MAX,
 } from '../core/limits.js';
@@ -47,6 +49,8 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Bytes of applied entry data between snapshots; 0 disables the byte trigger. */
+  readonly snapshotBytes: number;
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
@@ -91,6 +95,7 @@ type RawConfig = {
   'heartbeat-interval': string;
   'election-timeout': string;
   'snapshot-count': string;
+  'snapshot-bytes': string;
   'quota-backend-bytes': string;
   'max-request-bytes': string;
   'max-txn-ops': string;
@@ -119,6 +124,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'heartbeat-interval', flag: 'heartbeat-interval', kind: 'int', help: `ms between leader heartbeats (default ${HEARTBEAT_INTERVAL_MS_DEFAULT})` },
   { key: 'election-timeout', flag: 'election-timeout', kind: 'int', help: `ms without a leader before an election (default ${ELECTION_TIMEOUT_MS_DEFAULT})` },
   { key: 'snapshot-count', flag: 'snapshot-count', kind: 'int', help: `applied entries between snapshots (default ${SNAPSHOT_COUNT_DEFAULT})` },
+  { key: 'snapshot-bytes', flag: 'snapshot-bytes', kind: 'int', help: `bytes of applied entries between snapshots, whichever of this and --snapshot-count comes first; 0 disables (default ${SNAPSHOT_BYTES_DEFAULT})` },
   { key: 'quota-backend-bytes', flag: 'quota-backend-bytes', kind: 'int', help: `size at which the NOSPACE alarm is raised (default ${QUOTA_BACKEND_BYTES_DEFAULT})` },
   { key: 'max-request-bytes', flag: 'max-request-bytes', kind: 'int', help: `largest client request (default ${REQUEST_BYTES_MAX})` },
   { key: 'max-txn-ops', flag: 'max-txn-ops', kind: 'int', help: `most operations in one txn (default ${TXN_OPS_MAX})` },
@@ -147,6 +153,7 @@ const DEFAULTS: RawConfig = {
   'heartbeat-interval': String(HEARTBEAT_INTERVAL_MS_DEFAULT),
   'election-timeout': String(ELECTION_TIMEOUT_MS_DEFAULT),
   'snapshot-count': String(SNAPSHOT_COUNT_DEFAULT),
+  'snapshot-bytes': String(SNAPSHOT_BYTES_DEFAULT),
   'quota-backend-bytes': String(QUOTA_BACKEND_BYTES_DEFAULT),
   'max-request-bytes': String(REQUEST_BYTES_MAX),
   'max-txn-ops': String(TXN_OPS_MAX),
@@ -403,6 +410,7 @@ function validate(raw: RawConfig): ServerConfig {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: int(raw, 'snapshot-count', { min: 1, max: 100_000_000 }),
+    snapshotBytes: int(raw, 'snapshot-bytes', { min: 0, max: SNAPSHOT_BYTES_SETTING_MAX }),
     quotaBackendBytes: int(raw, 'quota-backend-bytes', { min: 0, max: QUOTA_BACKEND_BYTES_MAX }),
     maxRequestBytes: int(raw, 'max-request-bytes', { min: 1024, max: 64 * 1024 * 1024 }),
     maxTxnOps: int(raw, 'max-txn-ops', { min: 1, max: 1_000_000 }),
