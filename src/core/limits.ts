@@ -430,7 +430,7 @@ assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits 
 // Benchmark tool (src/bench, `bulwark bench`).
 
 /** Requests in flight at once, and connections they share. */
-export const BENCH_CONCURRENCY_MAX = 16_384;
+export const BENCH_CONCURRENCY_MAX = 32_768;
 export const BENCH_CONNECTIONS_MAX = 1024;
 /** Watch streams of the watch fan-out workload. */
 export const BENCH_WATCHERS_MAX = 10_000;
@@ -443,6 +443,8 @@ export const BENCH_PRELOAD_CONCURRENCY = 64;
 export const BENCH_ERROR_KINDS_MAX = 16;
 /** How often the progress bar is redrawn. */
 export const BENCH_PROGRESS_INTERVAL_MS = 250;
+/** A worker's pause after a failed request, so a refusing server is not met with a spin. */
+export const BENCH_ERROR_BACKOFF_MS = 10;
 /** After the last put of a watch run, how long to wait for events still on their way. */
 export const BENCH_WATCH_DRAIN_MS_MAX = 5000;
 /** Rounds of `--compare` (A B A B ...). */
