@@ -600,7 +600,7 @@ assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication 
  * Client writes waiting for their entry to be applied on one member; beyond it: "too many requests".
  * It also bounds how much one Ready carries: with 16k a flooded leader spent over an election
  * timeout on one Ready, lost leadership, and every admitted write failed (docs/benchmarks.md,
- * "Cluster: Bulwark vs etcd", overload). A few thousand keeps the pipeline full at any load we
+ * "Cluster: Bulwark vs etcd", "Overload"). A few thousand keeps the pipeline full at any load we
  * can serve (throughput x latency is a few hundred).
  */
 export const PROPOSALS_PENDING_MAX = 4 * 1024;
