@@ -13,7 +13,7 @@
  *   node dist/bench/cluster.js --systems bulwark --points put16,put64 --json
  *   node dist/bench/cluster.js --bulwark-args "--consensus paxos"
  *   node dist/bench/cluster.js --systems bulwark --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"
- *   node dist/bench/cluster.js --hold bulwark                   start, print endpoints, wait for Ctrl-C
+ *   node dist/bench/cluster.js --hold bulwark                   start, print endpoints, wait for Ctrl-C/SIGTERM
  *   node dist/bench/cluster.js --endpoints h:p,h:p,h:p --pids 1,2,3 --points put64   load only
  *
  * Order: `sequential` (the default, issue 5's "one after the other") starts one system, runs all
@@ -76,6 +76,8 @@ interface PointResult {
   /** Share of the requests answered "too many requests": refused at once, as they should be under overload. */
   readonly refusedShare: number;
   readonly members: MemberSample[];
+  /** The load generator's own CPU per operation (this process), to show it was not the bottleneck. */
+  readonly clientCpuUsPerOp: number;
   readonly loadAvg1: number;
 }
 
@@ -286,6 +288,7 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
     errors,
     refusedShare: attempts === 0 ? 0 : (errors['too-many-requests'] ?? 0) / attempts,
     loadAvg1: loadavg()[0]!,
+    clientCpuUsPerOp: r.cpu.perOpUs,
     members: sys.pids.map((p, i) => ({
       name: sys.memberNames[i]!,
       leader: i === leader,
@@ -369,7 +372,7 @@ function printTable(results: PointResult[], systems: SystemName[], points: Point
 function describe(r: PointResult): string {
   const members = r.members.map((m) => `${m.leader ? 'L' : 'F'}${m.cpuUsPerOp.toFixed(0)}`).join(' ');
   const rss = r.members.map((m) => `${m.rssStartMiB.toFixed(0)}->${m.rssMaxMiB.toFixed(0)}`).join('/');
-  return `${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${members} rss ${rss} MiB (start->max) errors ${JSON.stringify(r.errors)} load ${r.loadAvg1.toFixed(1)}`;
+  return `${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${members} rss ${rss} MiB (start->max) errors ${JSON.stringify(r.errors)} client ${r.clientCpuUsPerOp.toFixed(0)} µs/op load ${r.loadAvg1.toFixed(1)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,9 +420,10 @@ async function main(): Promise<void> {
     throw new Error(`no etcd at ${startOptions.etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
   }
 
-  // Ctrl-C ends the point being measured; every cluster started is stopped on the way out.
+  // Ctrl-C (or SIGTERM) ends the point being measured; every cluster started is stopped and its
+  // directory removed on the way out. A second signal must not kill the process mid-cleanup.
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => abort.abort());
   const running = new Set<RunningSystem>();
   const up = async (s: SystemName): Promise<RunningSystem> => {
     const sys = await start(s, startOptions);
