@@ -127,6 +127,10 @@ async function restore(ctx: CtlContext): Promise<number> {
 async function restoreWithEngine(ctx: CtlContext, file: Buffer, o: { path: string; name: string; dataDir: string; peerUrls: string; started: number }): Promise<number> {
   const consensus = (ctx.flags['consensus'] as string) || 'raft';
   if (consensus !== 'raft' && consensus !== 'paxos') throw new CtlError(`--consensus must be raft or paxos, not ${consensus}`, Exit.badArgs);
+  // As save does: a bar on stderr when it is a terminal, redrawn at most every PROGRESS_INTERVAL_MS.
+  const showProgress = process.stderr.isTTY === true;
+  let lastDrawMs = 0;
+  let drawn = false;
   try {
     const initialCluster = parseInitialCluster((ctx.flags['initial-cluster'] as string) || `${o.name}=${o.peerUrls}`);
     const disk = new NodeDisk(resolvePath(o.dataDir));
@@ -141,12 +145,26 @@ async function restoreWithEngine(ctx: CtlContext, file: Buffer, o: { path: strin
       bumpRevision: (ctx.flags['bump-revision'] as number | undefined) ?? 0,
       markCompacted: ctx.flags['mark-compacted'] === true,
       skipHashCheck: ctx.flags['skip-hash-check'] === true,
+      ...(showProgress
+        ? {
+            onProgress: (done: number, total: number) => {
+              const now = Date.now();
+              if (done < total && now - lastDrawMs < PROGRESS_INTERVAL_MS) return;
+              ctx.err(progressBar(done, total));
+              lastDrawMs = now;
+              drawn = true;
+            },
+          }
+        : {}),
     });
+    if (drawn) ctx.err('\n');
+    drawn = false;
     ctx.err(
       `restored ${r.format === 'etcd' ? 'etcd' : 'Bulwark'} snapshot ${o.path} (revision ${r.revision}, compacted at ${r.compactRevision}, ${r.keys} keys, ${r.leases} leases${r.hashChecked ? ', sha256 verified' : ''}) into ${o.dataDir}: cluster ${r.clusterId}, member ${r.memberId}, ${Date.now() - o.started} ms\n`,
     );
     return 0;
   } catch (e) {
+    if (drawn) ctx.err('\n'); // the error goes on a line of its own
     if (e instanceof EngineRestoreError || e instanceof ConfigError || e instanceof BulwarkError) throw new CtlError(e.message, Exit.error);
     throw e;
   }

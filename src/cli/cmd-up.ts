@@ -16,7 +16,8 @@ Flags:
   --data-dir <dir>     where the members keep their data (default ./.bulwark)
   --members <n>        number of members, 1 to 7 (default 3)
   --consensus <p>      raft or paxos, for a new cluster (default raft); a resumed cluster keeps its own
-  --raid <level>       keep each member's data on a RAID volume: 1 or 5
+  --raid <level>       keep each member's data on a RAID volume: 1 or 5, for a new cluster; a resumed
+                       cluster keeps the storage it was created with (recorded in <data-dir>/up.json)
   --disks <n>          directories per member's RAID volume (default 3 for --raid 5, 2 for --raid 1)
   --base-port <port>   client port of the first member (default 2379)
   --verbose            show the members' logs here instead of in <data-dir>/<name>.log
@@ -49,16 +50,6 @@ export const upCommand: Command = {
     if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 10000 * (n - 1) + 1 > 65535) {
       throw new UsageError(`--base-port ${values['base-port']} leaves no room for ${n} members`);
     }
-    let raid: { level: 1 | 5; disks: number } | undefined;
-    if (values.raid !== undefined) {
-      const level = Number(values.raid);
-      if (level !== 1 && level !== 5) throw new UsageError(`--raid must be 1 or 5, got ${values.raid}`);
-      const disks = Number(values.disks ?? (level === 5 ? 3 : 2));
-      if (!Number.isInteger(disks) || disks < (level === 5 ? 3 : 2) || disks > 16) throw new UsageError(`--disks ${values.disks} is not enough for RAID-${level}`);
-      raid = { level, disks };
-    } else if (values.disks !== undefined) {
-      throw new UsageError('--disks needs --raid');
-    }
     const dir = resolve(values['data-dir']);
     const members: LocalMemberSpec[] = Array.from({ length: n }, (_, i) => ({
       name: `m${i + 1}`,
@@ -66,7 +57,9 @@ export const upCommand: Command = {
       peerPorts: [basePort + 10000 * i + 1],
     }));
     const resuming = existsSync(resolve(dir, 'm1'));
-    const consensus = chooseConsensus(dir, resuming, values.consensus);
+    const record = resuming ? readUpRecord(dir) : null;
+    const consensus = chooseConsensus(dir, record, values.consensus);
+    const raid = chooseRaid(dir, resuming, record, { level: values.raid, disks: values.disks });
     let stopping = false;
     const cluster = new LocalCluster({
       dir,
@@ -79,10 +72,13 @@ export const upCommand: Command = {
         if (!stopping) process.stderr.write(`member ${name} exited (${signal ?? `code ${code}`}); see ${cluster.logFile(name)}\n`);
       },
     });
-    process.stdout.write(`${resuming ? 'Resuming' : 'Starting'} a ${n}-member Bulwark cluster (${consensus}) in ${dir}\n`);
-    if (!resuming) {
+    const on = raid === undefined ? '' : `, each member on RAID-${raid.level} over ${raid.disks} disks`;
+    process.stdout.write(`${resuming ? 'Resuming' : 'Starting'} a ${n}-member Bulwark cluster (${consensus}${on}) in ${dir}\n`);
+    if (!resuming || record?.raid === undefined) {
+      // A cluster from an older `bulwark up` gets the full record now, so its next resume is checked.
       mkdirSync(dir, { recursive: true });
-      writeFileSync(resolve(dir, UP_FILE), `${JSON.stringify({ consensus })}\n`);
+      const rec: UpRecord = { consensus, raid: raid ?? null };
+      writeFileSync(resolve(dir, UP_FILE), `${JSON.stringify(rec)}\n`);
     }
     await cluster.startAll();
     const stop = async (): Promise<void> => {
@@ -134,23 +130,109 @@ export const upCommand: Command = {
 /** What `bulwark up` remembers about the cluster it created in a directory. */
 const UP_FILE = 'up.json';
 
+/** RAID settings of a cluster's members, as `bulwark up` records them. */
+export interface RaidSettings {
+  readonly level: 1 | 5;
+  readonly disks: number;
+}
+
+/**
+ * What up.json holds. `raid` is null for members on plain directories; a field that is missing
+ * (undefined) comes from an older `bulwark up` that did not record it.
+ */
+export interface UpRecord {
+  readonly consensus?: 'raft' | 'paxos';
+  readonly raid?: RaidSettings | null;
+}
+
+/** The record of a resumed cluster; an unreadable or foreign file reads as an empty record. */
+export function readUpRecord(dir: string): UpRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(resolve(dir, UP_FILE), 'utf8'));
+  } catch {
+    return {}; // created by an older `bulwark up`: trust the flags
+  }
+  if (typeof raw !== 'object' || raw === null) return {};
+  const o = raw as { consensus?: unknown; raid?: unknown };
+  const consensus = o.consensus === 'raft' || o.consensus === 'paxos' ? o.consensus : undefined;
+  let raid: RaidSettings | null | undefined;
+  if (o.raid === null) raid = null;
+  else if (typeof o.raid === 'object') {
+    const r = o.raid as { level?: unknown; disks?: unknown };
+    if ((r.level === 1 || r.level === 5) && typeof r.disks === 'number' && Number.isInteger(r.disks)) raid = { level: r.level, disks: r.disks };
+  }
+  return { ...(consensus === undefined ? {} : { consensus }), ...(raid === undefined ? {} : { raid }) };
+}
+
 /**
  * The protocol to run: a new cluster's is the flag's (raft by default); a resumed cluster keeps
  * the one it was created with, and a flag that says otherwise is refused here, with what to do,
  * rather than by every member.
  */
-function chooseConsensus(dir: string, resuming: boolean, flag: string | undefined): 'raft' | 'paxos' {
+function chooseConsensus(dir: string, record: UpRecord | null, flag: string | undefined): 'raft' | 'paxos' {
   if (flag !== undefined && flag !== 'raft' && flag !== 'paxos') throw new UsageError(`--consensus must be raft or paxos, got ${flag}`);
-  if (!resuming) return flag ?? 'raft';
-  let recorded: unknown;
-  try {
-    recorded = (JSON.parse(readFileSync(resolve(dir, UP_FILE), 'utf8')) as { consensus?: unknown }).consensus;
-  } catch {
-    recorded = undefined; // created by an older `bulwark up`: trust the flag
-  }
-  if (recorded !== 'raft' && recorded !== 'paxos') return flag ?? 'raft';
+  const recorded = record?.consensus;
+  if (recorded === undefined) return flag ?? 'raft';
   if (flag !== undefined && flag !== recorded) {
     throw new UsageError(`the cluster in ${dir} runs ${recorded}; a cluster keeps the protocol it was created with. Run without --consensus (or with --consensus ${recorded}) to resume it, or choose another --data-dir for a new ${flag} cluster`);
+  }
+  return recorded;
+}
+
+/** The fewest and most directories a member's volume may have, by level. */
+const RAID_DISKS_MIN = { 1: 2, 5: 3 } as const;
+const RAID_DISKS_MAX = 16;
+
+function parseRaidFlags(flags: { level: string | undefined; disks: string | undefined }): { level?: 1 | 5; disks?: number } {
+  let level: 1 | 5 | undefined;
+  if (flags.level !== undefined) {
+    const l = Number(flags.level);
+    if (l !== 1 && l !== 5) throw new UsageError(`--raid must be 1 or 5, got ${flags.level}`);
+    level = l;
+  }
+  let disks: number | undefined;
+  if (flags.disks !== undefined) {
+    disks = Number(flags.disks);
+    if (!Number.isInteger(disks) || disks < 2 || disks > RAID_DISKS_MAX) throw new UsageError(`--disks must be between 2 and ${RAID_DISKS_MAX}, got ${flags.disks}`);
+  }
+  return { ...(level === undefined ? {} : { level }), ...(disks === undefined ? {} : { disks }) };
+}
+
+/**
+ * The RAID settings to run with. A new cluster takes the flags; a resumed cluster keeps what it
+ * was created with — without --raid it resumes on its volumes, not on plain directories beside
+ * them — and a flag that contradicts the record is refused with what to do.
+ */
+export function chooseRaid(
+  dir: string,
+  resuming: boolean,
+  record: UpRecord | null,
+  flags: { level: string | undefined; disks: string | undefined },
+): RaidSettings | undefined {
+  const f = parseRaidFlags(flags);
+  const recorded = record?.raid;
+  if (!resuming || recorded === undefined) {
+    if (resuming && f.level === undefined && existsSync(resolve(dir, 'm1', 'disk1'))) {
+      throw new UsageError(`the members in ${dir} keep their data on RAID volumes (${resolve(dir, 'm1')}/disk1, ...) but ${UP_FILE} does not say which; run again with the --raid and --disks it was created with`);
+    }
+    if (f.level === undefined) {
+      if (f.disks !== undefined) throw new UsageError('--disks needs --raid');
+      return undefined;
+    }
+    const disks = f.disks ?? RAID_DISKS_MIN[f.level];
+    if (disks < RAID_DISKS_MIN[f.level]) throw new UsageError(`--disks ${disks} is not enough for RAID-${f.level} (at least ${RAID_DISKS_MIN[f.level]})`);
+    return { level: f.level, disks };
+  }
+  if (recorded === null) {
+    if (f.level !== undefined || f.disks !== undefined) {
+      throw new UsageError(`the members of the cluster in ${dir} keep their data in plain directories; a cluster keeps the storage it was created with. Run without --raid and --disks to resume it, or choose another --data-dir for a new cluster on RAID`);
+    }
+    return undefined;
+  }
+  if ((f.level !== undefined && f.level !== recorded.level) || (f.disks !== undefined && f.disks !== recorded.disks)) {
+    const asked = [f.level === undefined ? null : `--raid ${f.level}`, f.disks === undefined ? null : `--disks ${f.disks}`].filter((x) => x !== null).join(' ');
+    throw new UsageError(`the members of the cluster in ${dir} keep their data on RAID-${recorded.level} over ${recorded.disks} disks, not ${asked}; a cluster keeps the storage it was created with. Run without --raid and --disks (or with --raid ${recorded.level} --disks ${recorded.disks}) to resume it, or choose another --data-dir for a new cluster`);
   }
   return recorded;
 }

@@ -284,3 +284,16 @@ export function toHex(b: Uint8Array): string {
   for (const x of b) s += x.toString(16).padStart(2, '0');
   return s;
 }
+
+/** The parts one after another in a new array (or the only part itself, uncopied). */
+export function concatBytes(parts: Iterable<Uint8Array>): Uint8Array {
+  const list = Array.isArray(parts) ? (parts as readonly Uint8Array[]) : [...parts];
+  if (list.length === 1) return list[0]!;
+  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of list) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

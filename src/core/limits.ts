@@ -751,3 +751,11 @@ export const HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX = 64;
 
 assert(H2_INPUT_BYTES_PER_TURN_MAX >= H2_FRAME_BYTES_MAX * 4, 'a turn parses several of the largest frames');
 assert(HPACK_HUFFMAN_CACHE_ENTRIES_MAX * HPACK_HUFFMAN_CACHE_STRING_BYTES_MAX <= 64 * 1024, 'the Huffman cache stays small');
+
+// --- The failover client inside the simulator (src/sim/client-simulation.ts) ---
+
+/** A simulated client call's deadline, retries included (virtual ms): long, so leader crashes delay writes rather than fail them. */
+export const CLIENT_SIM_CALL_TIMEOUT_MS = 60_000;
+/** Virtual time a client simulation may take before it counts as stuck. */
+export const CLIENT_SIM_RUN_MS_MAX = 30 * 60_000;
+assert(CLIENT_SIM_CALL_TIMEOUT_MS < CLIENT_SIM_RUN_MS_MAX, 'a stuck call is found before the run gives up');

@@ -9,7 +9,7 @@
  * `restart` rebuilds the engine from the store alone.
  */
 import { assert } from '../core/assert.js';
-import { ByteReader, ByteWriter, bytesEqual } from '../core/bytes.js';
+import { ByteReader, ByteWriter, bytesEqual, concatBytes } from '../core/bytes.js';
 import { crc32c } from '../core/crc32c.js';
 import { type NodeId, logIndex, nodeIdFromBigInt, term } from '../core/ids.js';
 import { SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
@@ -176,7 +176,7 @@ export class PaxosTestNetwork {
   private install(m: Member, meta: SnapshotMeta): void {
     const st = m.store.staging;
     assert(st !== null && st.meta.index === meta.index, 'install without a staged snapshot');
-    const bytes = concat(st.bytes);
+    const bytes = concatBytes(st.bytes);
     assert(bytes.length === meta.sizeBytes && crc32c(bytes) === meta.crc32c, 'staged snapshot fails verification');
     m.store.snapshot = { meta, bytes };
     m.store.staging = null;
@@ -410,13 +410,4 @@ export function decodeExecuted(bytes: Uint8Array): Executed[] {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 

@@ -10,7 +10,7 @@
  * completeness) and records violations instead of throwing, so tests can assert on them.
  */
 import { assert } from '../core/assert.js';
-import { ByteReader, ByteWriter, fromUtf8, utf8 } from '../core/bytes.js';
+import { ByteReader, ByteWriter, fromUtf8, utf8, concatBytes } from '../core/bytes.js';
 import { crc32c } from '../core/crc32c.js';
 import { logIndex, nodeIdFromBigInt, nodeIdToBigInt, term as toTerm, type NodeId } from '../core/ids.js';
 import { SeededRandom } from '../env/random.js';
@@ -81,7 +81,7 @@ export class MemoryStorage {
 
   /** Completes a received snapshot: verify, move into place, reset the log. */
   install(meta: SnapshotMeta): Uint8Array {
-    const data = concat(this.staging);
+    const data = concatBytes(this.staging);
     assert(data.length === meta.sizeBytes && crc32c(data) === meta.crc32c, 'received snapshot matches its meta');
     this.snapshot = meta;
     this.snapshotData = data;
@@ -504,15 +504,6 @@ function fillChunk(from: TestNode, m: Extract<RaftMessage, { type: 'snapshot' }>
   return { ...m, snapshotChunk: { ...c, data: piece, crc32c: crc32c(piece) } };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

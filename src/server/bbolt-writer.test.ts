@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { BoltReader } from './bbolt-reader.js';
 import { BoltError } from './errors.js';
 import { boltImage, compareBytes, type BoltBucketSource } from './bbolt-writer.js';
+import { concatBytes } from '../core/bytes.js';
 
 const enc = new TextEncoder();
 
@@ -12,16 +13,6 @@ function bucket(name: string, entries: [Uint8Array, Uint8Array][]): BoltBucketSo
   return { name: enc.encode(name), length: sorted.length, key: (i) => sorted[i]![0], valueBytes: (i) => sorted[i]![1].length, value: (i) => sorted[i]![1] };
 }
 
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const parts = [...chunks];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function key(i: number): Uint8Array {
   const b = new Uint8Array(8);
@@ -33,7 +24,7 @@ test('empty, inline, multi-level and overflowing buckets read back in order', ()
   const many = Array.from({ length: 5000 }, (_, i): [Uint8Array, Uint8Array] => [key(i), enc.encode(`value-${i}`)]);
   const big: [Uint8Array, Uint8Array][] = [[enc.encode('big'), new Uint8Array(20_000).fill(7)], [enc.encode('small'), enc.encode('x')]];
   const img = boltImage([bucket('many', many), bucket('empty', []), bucket('tiny', [[enc.encode('a'), enc.encode('1')]]), bucket('big', big)], { pageSize: 4096 });
-  const file = concat(img.pages());
+  const file = concatBytes(img.pages());
   assert.equal(file.length, img.sizeBytes);
   const r = new BoltReader(file);
   assert.equal(r.sizeBytes, img.sizeBytes);
@@ -54,7 +45,7 @@ test('property: any buckets round-trip', () => {
   const entries = fc.uniqueArray(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.uint8Array({ maxLength: 3000 })), { selector: (e) => Buffer.from(e[0]).toString('hex'), maxLength: 200 });
   fc.assert(
     fc.property(entries, entries, (a, b) => {
-      const file = concat(boltImage([bucket('a', a), bucket('b', b)], { pageSize: 4096 }).pages());
+      const file = concatBytes(boltImage([bucket('a', a), bucket('b', b)], { pageSize: 4096 }).pages());
       const r = new BoltReader(file);
       for (const [name, es] of [['a', a], ['b', b]] as const) {
         const sorted = [...es].sort((x, y) => compareBytes(x[0], y[0]));
@@ -72,7 +63,7 @@ test('property: any buckets round-trip', () => {
 
 test('property: damaged files give a BoltError or wrong data, never a crash or a hang', () => {
   const many = Array.from({ length: 800 }, (_, i): [Uint8Array, Uint8Array] => [key(i), enc.encode(`v${i}`)]);
-  const file = concat(boltImage([bucket('k', many), bucket('m', [[enc.encode('x'), enc.encode('y')]])], { pageSize: 4096 }).pages());
+  const file = concatBytes(boltImage([bucket('k', many), bucket('m', [[enc.encode('x'), enc.encode('y')]])], { pageSize: 4096 }).pages());
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(file.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 20 }), fc.nat(file.length), (flips, cut) => {
       const damaged = file.slice(0, Math.max(cut, 4096 * 2 + 100));

@@ -5,6 +5,7 @@ import { KvStore } from '../kv/kv-store.js';
 import { deleteRangeOp, encodeCommand, putOp, type Op } from '../kv/command.js';
 import { BoltReader } from './bbolt-reader.js';
 import { etcdBoltImage, readEtcdDatabase, recordsInRevisionOrder, revisionKey } from './etcd-snapshot.js';
+import { concatBytes } from '../core/bytes.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -16,16 +17,6 @@ function store(ops: Op[]): KvStore {
   return s;
 }
 
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const parts = [...chunks];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 test('the store as etcd lays it out: revision keys, KeyValue records, meta, buckets', () => {
   const s = store([
@@ -36,7 +27,7 @@ test('the store as etcd lays it out: revision keys, KeyValue records, meta, buck
     deleteRangeOp('b'),
     { type: 'compaction', revision: 3, physical: true },
   ]);
-  const file = concat(etcdBoltImage(s.snapshotImage(), { pageSize: 4096 }).pages());
+  const file = concatBytes(etcdBoltImage(s.snapshotImage(), { pageSize: 4096 }).pages());
   const r = new BoltReader(file);
   assert.deepEqual(r.entries([]).map((e) => dec.decode(e.key)), ['alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'key', 'lease', 'members', 'members_removed', 'meta']);
   const keys = r.entries([enc.encode('key')]);
@@ -63,7 +54,7 @@ test('a large store spans branch pages and reads back whole', () => {
   for (let i = 0; i < 3000; i++) ops.push(putOp(`key-${i % 700}`, `value-${i}-${'x'.repeat(i % 50)}`));
   const s = store(ops);
   const img = etcdBoltImage(s.snapshotImage(), { pageSize: 4096 });
-  const data = readEtcdDatabase(concat(img.pages()));
+  const data = readEtcdDatabase(concatBytes(img.pages()));
   assert.equal(data.records.length, 3000);
   assert.equal(data.records[2999]!.main, 3001);
   assert.ok(img.pageCount > 50);

@@ -14,6 +14,7 @@ import { decodeBootstrap } from './bootstrap.js';
 import { etcdBoltImage } from './etcd-snapshot.js';
 import { restoreSnapshot, snapshotFormatOf } from './snapshot-restore.js';
 import { RestoreError } from './errors.js';
+import { concatBytes } from '../core/bytes.js';
 
 const self = nodeIdFromBigInt(9n);
 
@@ -23,15 +24,10 @@ function store(ops: Op[]): KvStore {
   return s;
 }
 
-function concat(chunks: Iterable<Uint8Array>): Uint8Array {
-  const parts = [...chunks];
-  return new Uint8Array(Buffer.concat(parts));
-}
-
 /** The etcd snapshot stream as etcdctl saves it: the bbolt file and its SHA-256. */
 function etcdFile(s: KvStore): Uint8Array {
-  const db = concat(etcdBoltImage(s.snapshotImage(), { pageSize: 4096 }).pages());
-  return concat([db, createHash('sha256').update(db).digest()]);
+  const db = concatBytes(etcdBoltImage(s.snapshotImage(), { pageSize: 4096 }).pages());
+  return concatBytes([db, createHash('sha256').update(db).digest()]);
 }
 
 const cluster = [
@@ -86,7 +82,7 @@ test('--bump-revision and --mark-compacted', async () => {
 
 test('a Bulwark snapshot restores too', async () => {
   const src = store(ops);
-  const file = concat(src.snapshot().chunks());
+  const file = concatBytes(src.snapshot().chunks());
   assert.equal(snapshotFormatOf(file), 'bulwark');
   const { store: s, dir, result } = await restoreAndLoad(file, { bumpRevision: 5 });
   try {

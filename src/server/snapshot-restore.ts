@@ -76,6 +76,9 @@ export interface RestoreResult {
 }
 
 const SHA256_BYTES = 32;
+/** Shares of the progress bar: parsed by here, checked by here, written by the end. */
+const PROGRESS_PARSED = 0.4;
+const PROGRESS_CHECKED = 0.7;
 const KV_MAGIC = 0x564b5742; // "BWKV", the state-machine snapshot's header magic
 const KV_FRAME_END = 8;
 
@@ -105,7 +108,11 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   } else {
     source = bulwarkImage(o.snapshot);
   }
-  o.onProgress?.(o.snapshot.length / 2, o.snapshot.length);
+  // Progress in bytes of the snapshot: parsing counts for the first part, checking the image
+  // through the store's reader for the next, writing the new data directory for the rest.
+  const total = o.snapshot.length;
+  const progress = (fraction: number): void => o.onProgress?.(Math.floor(total * fraction), total);
+  progress(PROGRESS_PARSED);
 
   // The new membership, derived as a new cluster's (bootstrap.ts fromFlags).
   const members: MemberInfo[] = o.initialCluster.map((m) => ({ id: memberIdFor(m.peerUrls, o.initialClusterToken), name: m.name, peerUrls: [...m.peerUrls], clientUrls: [], isLearner: false }));
@@ -121,7 +128,10 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   const chunks = [...snapshotChunks(image)];
   const check = new KvStore();
   const sink = check.restore(logIndex(1));
-  for (const c of chunks) sink.write(c);
+  for (let i = 0; i < chunks.length; i++) {
+    sink.write(chunks[i]!);
+    progress(PROGRESS_PARSED + ((PROGRESS_CHECKED - PROGRESS_PARSED) * (i + 1)) / chunks.length);
+  }
   sink.finish();
   const st = check.status();
 
@@ -130,6 +140,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   const config = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   const bootstrap: Bootstrap = { clusterId, memberId, protocol: consensus, members, config };
   await writeFileAtomic(o.disk, BOOTSTRAP_FILE, encodeBootstrap(bootstrap));
+  progress(PROGRESS_CHECKED);
   const storage = await openStorage(o.disk, { identity: { clusterId, memberId, protocol: consensus }, create: true });
   try {
     await storage.snapshots.save({ index: logIndex(1), term: term(1), config }, chunks);
@@ -139,7 +150,7 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   } finally {
     await storage.log.close();
   }
-  o.onProgress?.(o.snapshot.length, o.snapshot.length);
+  progress(1);
   return { format, clusterId, memberId, revision: st.revision, compactRevision: st.compactRevision, keys: st.keys, records: st.historyRecords, leases: st.leases, hashChecked };
 }
 

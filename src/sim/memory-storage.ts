@@ -13,6 +13,7 @@ import { type LogIndex } from '../core/ids.js';
 import type { LogStore, SnapshotStore } from '../consensus/storage.js';
 import type { ConfigState, DurableState, Entry, SnapshotChunk, SnapshotMeta } from '../consensus/types.js';
 import { SimError } from './errors.js';
+import { concatBytes } from '../core/bytes.js';
 
 /** Runs `fn` later (after a simulated disk latency). */
 export interface IoScheduler {
@@ -192,7 +193,7 @@ export class MemorySnapshotStore implements SnapshotStore {
       parts.push(c.slice());
       await this.later(() => undefined); // each chunk is a write
     }
-    const bytes = concat(parts);
+    const bytes = concatBytes(parts);
     const full: SnapshotMeta = { ...meta, sizeBytes: bytes.length, crc32c: crc32c(bytes) };
     return this.later(() => {
       this.store({ meta: full, bytes });
@@ -218,7 +219,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (st === null || st.meta.index !== meta.index || st.meta.term !== meta.term) {
       return Promise.reject(new SimError('snapshot-invalid', `no staged snapshot for index ${meta.index}`));
     }
-    const bytes = concat(st.parts);
+    const bytes = concatBytes(st.parts);
     if (bytes.length !== meta.sizeBytes || crc32c(bytes) !== meta.crc32c) {
       return Promise.reject(new SimError('snapshot-invalid', `received snapshot ${meta.index} fails verification`));
     }
@@ -253,13 +254,4 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 

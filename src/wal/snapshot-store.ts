@@ -22,6 +22,7 @@ import { dirname, joinPath, type Disk, type FileHandle } from '../env/disk.js';
 import { nullLogger, type Logger } from '../env/logger.js';
 import { WalError, isWalError } from './errors.js';
 import { freeName } from './segment-io.js';
+import { concatBytes } from '../core/bytes.js';
 import {
   TRAILER_FIXED_BYTES,
   decodeTrailerMeta,
@@ -282,7 +283,7 @@ export class FileSnapshotStore implements SnapshotStore {
         let bufferedBytes = 0;
         const flush = async () => {
           if (bufferedBytes === 0) return;
-          const joined = concat(buffered, bufferedBytes);
+          const joined = concatBytes(buffered);
           await h!.write(size - bufferedBytes, joined);
           buffered = [];
           bufferedBytes = 0;
@@ -475,13 +476,3 @@ export class FileSnapshotStore implements SnapshotStore {
   }
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

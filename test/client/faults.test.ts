@@ -1,12 +1,13 @@
 /**
  * The client and its recipes on real processes while members are killed (SIGKILL), restarted and
- * paused (SIGSTOP): a counter ends exactly at N, mutex fencing tokens only grow, a watcher sees
+ * paused (SIGSTOP): a counter ends exactly at N, a mutex holder frozen past its lease has its stale
+ * fencing token refused while a later holder's is accepted, a watcher sees
  * every event once and in order, a queue delivers every item once. Each test is bounded in
  * operations and time, and every process is stopped at the end, also on failure.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createClient, isClientError, type BulwarkClient, type ClientEvent, type WatchItem } from '../../src/client/index.js';
+import { createClient, isClientError, Op, type BulwarkClient, type ClientEvent, type WatchItem } from '../../src/client/index.js';
 import { Counter, Mutex, Queue, Session, stm } from '../../src/client/recipes/index.js';
 import { text } from '../../src/client/kv.js';
 import { skipUnlessCluster, startTestCluster, type TestCluster } from './cluster-under-test.js';
@@ -138,57 +139,76 @@ test('exactly-once sessions: plain read-modify-write increments retried across l
   assert.equal(Number(await client().getString(key)), increments);
 });
 
-test('two clients contend for a mutex while members are killed and paused: fencing tokens only grow', opts, async () => {
+test('a mutex holder frozen past its lease while members are killed and paused: the resource refuses its stale token', opts, async () => {
   const name = 'faults/mutex';
-  /** The protected resource: it remembers the highest token and refuses older ones. */
-  const resource = { highest: 0, accepted: [] as { token: number; holder: number }[], refused: 0 };
-  const act = (token: number, holder: number): void => {
-    if (token < resource.highest) {
-      resource.refused++;
-      return;
-    }
-    resource.highest = token;
-    resource.accepted.push({ token, holder });
+  const guarded = 'faults/mutex-guarded';
+  /** The protected resource: it remembers the highest token it accepted and refuses smaller ones. */
+  const resource = { highest: 0, log: [] as { token: number; holder: string; accepted: boolean }[] };
+  const act = (token: number, holder: string): boolean => {
+    const accepted = token >= resource.highest;
+    if (accepted) resource.highest = token;
+    resource.log.push({ token, holder, accepted });
+    return accepted;
   };
-  const acquisitions: number[] = [];
-  const faults = faultLoop({ everyMs: 1200, downMs: 800, pause: true });
-  const deadline = Date.now() + 15_000;
-  try {
-    await Promise.all(
-      [0, 1].map(async (holder) => {
-        const c = client();
-        let rounds = 0;
-        while (Date.now() < deadline && rounds < 15) {
-          try {
-            const session = await Session.create(c, { ttlSeconds: 5 });
-            const m = new Mutex(session, name);
-            const token = await m.lock();
-            acquisitions.push(token);
-            for (let k = 0; k < 3; k++) {
-              act(token, holder);
-              await sleep(20);
-            }
-            await m.unlock().catch(() => {});
-            await session.close().catch(() => {});
-            rounds++;
-          } catch (e) {
-            if (!isClientError(e)) throw e;
-            await sleep(100);
-          }
-        }
-      }),
-    );
-  } finally {
-    const n = await faults.stop();
-    assert.ok(n >= 2, `members were killed and paused while the lock changed hands (${n})`);
+  // Each round: the stale-to-be holder takes the lock and acts; then it freezes (its keep-alives
+  // stop, as in a long GC pause) while a member fails; the other client waits for the lease to
+  // expire, takes the lock and acts; then the frozen one wakes and acts on its old token. The
+  // order is forced by the lock itself, not by timing: the second holder cannot act before the
+  // first one's lease has expired.
+  const faultsPlan = [
+    { what: 'kill', who: 'leader' },
+    { what: 'pause', who: 'leader' },
+    { what: 'kill', who: 'follower' },
+    { what: 'pause', who: 'follower' },
+  ] as const;
+  const clientsByName = { a: client(), b: client() };
+  let faults = 0;
+  for (const [round, plan] of faultsPlan.entries()) {
+    const [stale, fresh] = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    const staleSession = await untilDone(() => Session.create(clientsByName[stale], { ttlSeconds: 2 }), 'session');
+    const staleMutex = new Mutex(staleSession, name);
+    const staleToken = await staleMutex.lock();
+    assert.ok(act(staleToken, stale), `round ${round}: the first holder's action is accepted`);
+    const staleGuard = staleMutex.isOwner();
+    staleSession.lease.release(); // frozen: no more keep-alives; the lease runs out on the server
+
+    const leader = await cluster.leaderIndex();
+    assert.notEqual(leader, null, `round ${round}: a leader before the fault`);
+    const victim = plan.who === 'leader' ? leader! : (leader! + 1) % cluster.size;
+    if (plan.what === 'kill') await cluster.kill(victim);
+    else cluster.pause(victim);
+    faults++;
+    let freshSession: Session | null = null;
+    try {
+      freshSession = await untilDone(() => Session.create(clientsByName[fresh], { ttlSeconds: 10 }), 'session');
+      const freshMutex = new Mutex(freshSession, name);
+      const freshToken = await freshMutex.lock();
+      assert.ok(freshToken > staleToken, `round ${round}: the new holder's token ${freshToken} is above the old ${staleToken}`);
+      assert.ok(act(freshToken, fresh), `round ${round}: the new holder's action is accepted`);
+      const t = await untilDone(() => clientsByName[fresh].txn().if(freshMutex.isOwner()).then(Op.put(guarded, `${fresh}${round}`)).commit(), 'guarded put');
+      assert.equal(t.succeeded, true, `round ${round}: the new holder's guarded write applies`);
+    } finally {
+      if (plan.what === 'kill') await cluster.start(victim);
+      else cluster.resume(victim);
+      await cluster.waitReady(30_000).catch(() => {});
+    }
+    // The frozen holder wakes up still believing it holds the lock.
+    assert.equal(act(staleToken, stale), false, `round ${round}: the resource refuses the stale token ${staleToken}`);
+    const t = await untilDone(() => clientsByName[stale].txn().if(staleGuard).then(Op.put(guarded, `${stale}${round}-stale`)).commit(), 'stale guarded put');
+    assert.equal(t.succeeded, false, `round ${round}: the stale holder's guarded write is refused`);
+    assert.equal(await clientsByName[fresh].getString(guarded), `${fresh}${round}`);
+    await freshSession.close().catch(() => {});
   }
-  assert.ok(acquisitions.length >= 6, `the lock changed hands several times (${acquisitions.length})`);
-  // Each acquisition's token is larger than every token acquired before it.
-  const sorted = [...acquisitions].sort((a, b) => a - b);
-  assert.equal(new Set(acquisitions).size, acquisitions.length, 'tokens are unique');
-  assert.deepEqual(acquisitions, sorted, 'tokens grow in the order the lock was acquired');
-  // The resource saw tokens in non-decreasing order and never interleaved two holders with an older token.
-  for (let i = 1; i < resource.accepted.length; i++) assert.ok(resource.accepted[i]!.token >= resource.accepted[i - 1]!.token);
+  assert.equal(faults, faultsPlan.length);
+  const refused = resource.log.filter((e) => !e.accepted);
+  assert.equal(refused.length, faultsPlan.length, 'every stale action was refused');
+  assert.ok(refused.length > 0);
+  const accepted = resource.log.filter((e) => e.accepted);
+  assert.equal(accepted.length, 2 * faultsPlan.length, 'every current holder acted');
+  // Accepted actions are in token order, and every change of holder came with a larger token.
+  for (let i = 1; i < accepted.length; i++) {
+    assert.ok(accepted[i]!.token > accepted[i - 1]!.token, `accepted actions in token order: ${JSON.stringify(accepted)}`);
+  }
 });
 
 test('a watcher sees every event of a stream of writes exactly once and in order across member restarts', opts, async () => {

@@ -5,7 +5,7 @@
  * ones. Skipped until `bulwark serve` exists.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,23 @@ function cli(args: readonly string[]): Promise<{ out: string; err: string; code:
   });
 }
 
+function hasScript(): boolean {
+  return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs `bulwark` with its stdout and stderr on a pseudo-terminal (script(1)); both come back as `out`. */
+function onTerminal(args: readonly string[]): Promise<{ out: string; code: number | null }> {
+  const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, BULWARK, ...args].map(quote).join(' ');
+  return new Promise((resolve) => {
+    const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', (code) => resolve({ out, code }));
+  });
+}
+
 async function cluster(dir: string, size: number): Promise<LocalCluster> {
   const c = await localClusterOnFreePorts({ dir, size, extraArgs: ['--heartbeat-interval', '50', '--election-timeout', '500'] });
   cleanups.push(() => c.killAll());
@@ -45,7 +62,7 @@ function client(endpoints: readonly string[]): BulwarkClient {
   return c;
 }
 
-test('a snapshot restores into a new cluster with the same data, new ids and bumped revisions', { skip, timeout: 120_000 }, async () => {
+test('a snapshot restores into a new cluster with the same data, new ids and bumped revisions', { skip, timeout: 120_000 }, async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-restore-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const a = await cluster(join(dir, 'a'), 1);
@@ -74,6 +91,19 @@ test('a snapshot restores into a new cluster with the same data, new ids and bum
     const peer = b.argsFor(name)[b.argsFor(name).indexOf('--initial-advertise-peer-urls') + 1]!;
     const r = await cli(['snapshot', 'restore', file, '--data-dir', b.dataDir(name), '--name', name, '--initial-cluster', b.initialCluster(), '--initial-cluster-token', 'bulwark-local', '--initial-advertise-peer-urls', peer, '--bump-revision', '100']);
     assert.equal(r.code, 0, r.err);
+  }
+  // On a terminal (a pty from util-linux's script(1)) restore draws a progress bar on stderr, as save does.
+  if (hasScript()) {
+    const ttyDir = join(dir, 'tty-restore');
+    const r = await onTerminal(['snapshot', 'restore', file, '--data-dir', ttyDir, '--name', 'tty', '--initial-cluster', 'tty=http://127.0.0.1:2380']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\r\[=+>\] 100% [^\r\n]*\r?\nrestored etcd snapshot /, JSON.stringify(r.out));
+    // Not on a pipe: no bar.
+    const piped = await cli(['snapshot', 'restore', file, '--data-dir', join(dir, 'pipe-restore'), '--name', 'p', '--initial-cluster', 'p=http://127.0.0.1:2380']);
+    assert.equal(piped.code, 0, piped.err);
+    assert.doesNotMatch(piped.err, /\r|%/);
+  } else {
+    ctx.diagnostic('script(1) not found: the progress bar on a terminal is not checked');
   }
   const again = await cli(['snapshot', 'restore', file, '--data-dir', b.dataDir(b.names[0]!), '--name', b.names[0]!]);
   assert.equal(again.code, 1, 'a non-empty data directory is refused');

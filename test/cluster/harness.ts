@@ -100,6 +100,14 @@ export async function count(ch: GrpcChannel, prefix: string): Promise<number> {
   return r.count;
 }
 
+/** Every key under `prefix` with its value, in one linearizable range. */
+export async function rangePrefix(ch: GrpcChannel, prefix: string, deadlineMs = 10_000): Promise<Map<string, string>> {
+  const end = enc.encode(prefix);
+  end[end.length - 1]!++;
+  const r = await ch.call(KVService.Range, { key: enc.encode(prefix), rangeEnd: end }, { deadlineMs });
+  return new Map(r.kvs.map((kv) => [dec.decode(kv.key), dec.decode(kv.value)]));
+}
+
 /** The name of the member every reachable member calls leader, or null. */
 export async function leaderName(t: TestCluster, among: readonly string[] = t.cluster.names): Promise<string | null> {
   const ids = new Map<string, string>();
