@@ -10,6 +10,7 @@
  *   node dist/bench/cluster.js                                  both systems, one round
  *   node dist/bench/cluster.js --rounds 3 --duration 5          medians of three rounds
  *   node dist/bench/cluster.js --order alternating              both clusters up, point by point A B
+ *   node dist/bench/cluster.js --settle 5                       5 s of unmeasured puts on each fresh cluster
  *   node dist/bench/cluster.js --systems bulwark --points put16,put64 --json
  *   node dist/bench/cluster.js --bulwark-args "--consensus paxos"
  *   node dist/bench/cluster.js --systems bulwark --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -300,6 +301,13 @@ async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: nu
   };
 }
 
+/** Puts at concurrency 16 to the leader for `ms`, not measured: warms a fresh cluster's code paths. */
+async function settle(sys: RunningSystem, ms: number, signal: AbortSignal): Promise<void> {
+  const leader = await leaderIndex(sys.endpoints);
+  const spec = { name: 'settle', kind: 'put', concurrency: 16 } as const;
+  await runBench({ ...benchOptions(spec, sys, leader, { durationMs: ms, warmupMs: 0, round: 0, errorBackoffMs: 25 }), keyPrefix: 'settle/' }, { signal });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report.
 
@@ -383,6 +391,9 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '1' },
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
+      // Unmeasured puts on a fresh cluster before its first point (V8 compiles hot code only after
+      // it ran a while; etcd's Go code needs no warming).
+      settle: { type: 'string', default: '0' },
       systems: { type: 'string', default: 'bulwark,etcd' },
       points: { type: 'string', default: DEFAULT_POINTS.join(',') },
       order: { type: 'string', default: 'sequential' },
@@ -410,12 +421,13 @@ async function main(): Promise<void> {
     etcdBinary: values.etcd!,
   };
   const errorBackoffMs = Number(values['error-backoff-ms']);
+  const settleMs = Number(values.settle) * 1000;
   const json = values.json === true;
   const unknown = wanted.filter((w) => !ALL_POINTS.some((p) => p.name === w));
   if (unknown.length > 0) throw new Error(`unknown points ${unknown.join(', ')}; known: ${ALL_POINTS.map((p) => p.name).join(' ')}`);
   if (systems.some((s) => s !== 'bulwark' && s !== 'etcd')) throw new Error(`--systems takes bulwark and etcd, not ${values.systems}`);
   if (order !== 'sequential' && order !== 'alternating') throw new Error(`--order is sequential or alternating, not ${order}`);
-  if (!(rounds >= 1 && durationMs > 0 && warmupMs >= 0 && errorBackoffMs >= 0)) throw new Error('--rounds, --duration, --warmup and --error-backoff-ms must be positive numbers');
+  if (!(rounds >= 1 && durationMs > 0 && warmupMs >= 0 && settleMs >= 0 && errorBackoffMs >= 0)) throw new Error('--rounds, --duration, --warmup, --settle and --error-backoff-ms must be positive numbers');
   if (systems.includes('etcd') && !EtcdTarget.available(startOptions.etcdBinary)) {
     throw new Error(`no etcd at ${startOptions.etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
   }
@@ -428,6 +440,7 @@ async function main(): Promise<void> {
   const up = async (s: SystemName): Promise<RunningSystem> => {
     const sys = await start(s, startOptions);
     running.add(sys);
+    if (settleMs > 0) await settle(sys, settleMs, abort.signal);
     return sys;
   };
   const down = async (sys: RunningSystem): Promise<void> => {
