@@ -2,7 +2,7 @@
  * A Bulwark cluster of real `bulwark serve` processes. The command line is LocalCluster's (the
  * one `bulwark up` and the server's tests use), so the chaos tool starts members exactly as an
  * operator would; in netns mode the 127.0.0.1 addresses in it are replaced by each member's
- * namespace address. Disk faults go through the server's failpoints (BULWARK_FAILPOINTS, see
+ * namespace address. The cluster runs Raft or Multi-Paxos (`consensus`). Disk faults go through the server's failpoints (BULWARK_FAILPOINTS, see
  * docs/chaos.md), and a planted bug (`--unsafe-planted-bug NAME`) proves the checkers can fail.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,8 @@ import type { SpawnSpec } from './member-process.js';
 import type { MemberAddress } from './network-fabric.js';
 
 export interface BulwarkTargetOptions extends ProcessClusterOptions {
+  /** The cluster's consensus protocol (`--consensus`; default raft). */
+  readonly consensus?: 'raft' | 'paxos';
   /** Started with `--unsafe-planted-bug NAME` (on `plantedBugMembers`, all by default). */
   readonly plantedBug?: string;
   readonly plantedBugMembers?: readonly string[];
@@ -45,7 +47,7 @@ export class BulwarkTarget extends ProcessClusterTarget {
       dir: this.o.dir,
       token: `bulwark-chaos-${this.o.seed}`,
       members: this.addresses.map((a) => ({ name: a.name, clientPort: a.clientPort, peerPorts: [a.peerPort], advertisedPeerPorts: [a.advertisedPeerPort] })),
-      extraArgs: ['--heartbeat-interval', String(this.o.heartbeatMs), '--election-timeout', String(this.o.electionMs), ...(this.o.extraArgs ?? [])],
+      extraArgs: ['--consensus', this.b.consensus ?? 'raft', '--heartbeat-interval', String(this.o.heartbeatMs), '--election-timeout', String(this.o.electionMs), ...(this.o.extraArgs ?? [])],
       memberArgs,
     });
   }

@@ -11,6 +11,8 @@ test('bad flags are usage errors that say what to fix', async () => {
   await assert.rejects(chaosCommand.run(['--target', 'endpoints']), /--endpoints/);
   await assert.rejects(chaosCommand.run(['--target', 'etcd', '--etcd-bin', '/nonexistent/etcd']), /no etcd at \/nonexistent\/etcd/);
   await assert.rejects(chaosCommand.run(['--target', 'etcd', '--fault-order', 'sorted']), /--fault-order/);
+  await assert.rejects(chaosCommand.run(['--consensus', 'zab']), /--consensus: expected raft or paxos/);
+  await assert.rejects(chaosCommand.run(['--target', 'etcd', '--consensus', 'paxos']), /--consensus is for --target bulwark/);
 });
 
 test('the usage names every workload and fault kind', () => {

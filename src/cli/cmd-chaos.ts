@@ -28,6 +28,7 @@ Target:
   --target T             bulwark (default; starts \`bulwark serve\` members), etcd (starts
                          etcd members: the reference), endpoints (given; only API faults)
   --members N            cluster size (default 3)
+  --consensus P          bulwark: raft (default) or paxos, the members' --consensus
   --endpoints LIST       for --target endpoints
   --network N            proxy (default): a fault-injecting proxy on every peer link;
                          netns: each member in a network namespace, faults by iptables/tc
@@ -63,12 +64,14 @@ Run:
 
 Examples:
   bulwark chaos --target etcd --workload register --faults partition,kill --duration 60s
+  bulwark chaos --consensus paxos --workload register --faults kill,partition-halves --duration 60s
   bulwark chaos --target etcd --workload set --faults all --network netns
   bulwark chaos --target etcd --workload register --reads serializable --faults partition-lone`;
 
 const options = {
   target: { type: 'string' },
   members: { type: 'string' },
+  consensus: { type: 'string' },
   endpoints: { type: 'string' },
   network: { type: 'string' },
   'etcd-bin': { type: 'string' },
@@ -124,6 +127,9 @@ export const chaosCommand: Command = {
     const faultOrder = values['fault-order'] ?? 'random';
     if (faultOrder !== 'random' && faultOrder !== 'cycle') throw new UsageError(`--fault-order: expected random or cycle, got "${faultOrder}"`);
     const members = int('members', values.members, 3);
+    const consensus = values.consensus ?? 'raft';
+    if (consensus !== 'raft' && consensus !== 'paxos') throw new UsageError(`--consensus: expected raft or paxos, got "${consensus}"`);
+    if (values.consensus !== undefined && targetKind !== 'bulwark') throw new UsageError('--consensus is for --target bulwark (etcd runs Raft)');
     const seed = values.seed === undefined ? Date.now() % 1_000_000 : int('seed', values.seed, 0, 0);
     const quiet = values.quiet === true;
     const log = (line: string): void => {
@@ -163,7 +169,7 @@ export const chaosCommand: Command = {
       default: {
         if (!bulwarkServeAvailable()) throw new UsageError('this build has no `bulwark serve` yet: use --target etcd (or --target endpoints)');
         const bug = values['unsafe-planted-bug'];
-        target = new BulwarkTarget({ ...common, ...(bug === undefined ? {} : { plantedBug: bug }) });
+        target = new BulwarkTarget({ ...common, consensus, ...(bug === undefined ? {} : { plantedBug: bug }) });
       }
     }
     if (values['unsafe-planted-bug'] !== undefined && targetKind !== 'bulwark') throw new UsageError('--unsafe-planted-bug is for --target bulwark');

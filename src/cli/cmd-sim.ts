@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
 import { UsageError, type Command } from './command.js';
 import { historyToJson } from '../check/history.js';
-import { CONSENSUS_KINDS, engineFactory, type ConsensusKind } from '../sim/engines.js';
+import { SIM_CLUSTER_SIZE_MAX } from '../core/limits.js';
+import { PaxosError, quorumSizes } from '../paxos/index.js';
+import { CONSENSUS_KINDS, engineFactory, type ConsensusKind, type PaxosQuorums } from '../sim/engines.js';
 import { describeParams, type SimParams } from '../sim/params.js';
 import { PROFILES, type Profile } from '../sim/profiles.js';
 import { describeViolation, runSimulation, type SimResult } from '../sim/simulation.js';
@@ -32,6 +34,9 @@ Flags:
   --storage wal|memory|raid1|raid5 members' storage: the write-ahead log over a simulated disk (default), in memory, or the
                                    write-ahead log on a RAID-1/RAID-5 volume over several disks, one of them faulty
                                    (lost and replaced live, rotting, tearing)
+  --cluster-size N                 every run's cluster has N members (default: each seed picks 1 to ${SIM_CLUSTER_SIZE_MAX})
+  --paxos-phase1-quorum N          Flexible Paxos (paxos only, needs --cluster-size): voters in a phase-1 quorum
+  --paxos-phase2-quorum N          ... and in a phase-2 quorum; phase 1 + phase 2 must exceed the cluster size
   --history FILE                   write the client history of a single run as JSON
   --json                           machine-readable output
   --verbose                        print every run of a sweep, not only failures`;
@@ -51,6 +56,9 @@ export const simCommand: Command = {
         'planted-bug': { type: 'string' },
         profile: { type: 'string', default: 'swarm' },
         storage: { type: 'string' },
+        'cluster-size': { type: 'string' },
+        'paxos-phase1-quorum': { type: 'string' },
+        'paxos-phase2-quorum': { type: 'string' },
         'check-determinism': { type: 'boolean', default: false },
         history: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -78,7 +86,10 @@ export const simCommand: Command = {
     if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`);
     const storage = SIM_STORAGE_FLAGS.find((x) => x === values.storage) ?? null;
     if (values.storage !== undefined && storage === null) throw new UsageError(`--storage must be one of ${SIM_STORAGE_FLAGS.join(', ')}`);
-    const common: Common = { consensus, plantedBug, profile, storage };
+    const clusterSize = values['cluster-size'] === undefined ? null : parseSeed(values['cluster-size'], '--cluster-size');
+    if (clusterSize !== null && (clusterSize < 1 || clusterSize > SIM_CLUSTER_SIZE_MAX)) throw new UsageError(`--cluster-size must be between 1 and ${SIM_CLUSTER_SIZE_MAX}`);
+    const paxosQuorums = flexibleQuorums(values['paxos-phase1-quorum'], values['paxos-phase2-quorum'], consensus, clusterSize);
+    const common: Common = { consensus, plantedBug, profile, storage, clusterSize, paxosQuorums };
     if (values.seed !== undefined) {
       const seed = parseSeed(values.seed, '--seed');
       if (values['check-determinism']) return checkDeterminism(seed, common, values.json);
@@ -96,6 +107,44 @@ interface Common {
   readonly plantedBug: string | null;
   readonly profile: Profile;
   readonly storage: SimStorageFlag | null;
+  readonly clusterSize: number | null;
+  readonly paxosQuorums: PaxosQuorums | null;
+}
+
+/** The Flexible Paxos flags, checked before any run: Paxos only, a fixed cluster size, intersecting quorums. */
+function flexibleQuorums(p1: string | undefined, p2: string | undefined, consensus: ConsensusKind, clusterSize: number | null): PaxosQuorums | null {
+  if (p1 === undefined && p2 === undefined) return null;
+  if (consensus !== 'paxos') throw new UsageError('--paxos-phase1-quorum and --paxos-phase2-quorum need --consensus paxos');
+  if (clusterSize === null) throw new UsageError('--paxos-phase1-quorum and --paxos-phase2-quorum need --cluster-size (quorum sizes are counted in voters)');
+  const q: PaxosQuorums = { ...(p1 === undefined ? {} : { phase1: parseSeed(p1, '--paxos-phase1-quorum') }), ...(p2 === undefined ? {} : { phase2: parseSeed(p2, '--paxos-phase2-quorum') }) };
+  try {
+    quorumSizes({ ...(q.phase1 === undefined ? {} : { phase1QuorumSize: q.phase1 }), ...(q.phase2 === undefined ? {} : { phase2QuorumSize: q.phase2 }) }, clusterSize);
+  } catch (e) {
+    if (e instanceof PaxosError) throw new UsageError(e.message);
+    throw e;
+  }
+  return q;
+}
+
+/** ", flexible quorums 4+2 of 5" (sizes left out follow the default rule), or nothing. */
+function quorumText(c: Common): string {
+  const q = c.paxosQuorums;
+  if (q === null || c.clusterSize === null) return c.clusterSize === null ? '' : `, ${c.clusterSize} members`;
+  const sizes = quorumSizes({ ...(q.phase1 === undefined ? {} : { phase1QuorumSize: q.phase1 }), ...(q.phase2 === undefined ? {} : { phase2QuorumSize: q.phase2 }) }, c.clusterSize);
+  return `, flexible quorums phase 1 ${sizes.phase1} + phase 2 ${sizes.phase2} of ${c.clusterSize} members`;
+}
+
+/** The options that reproduce a run, as flags. */
+function flagsOf(c: Common): string {
+  const q = c.paxosQuorums;
+  return [
+    c.profile !== 'swarm' ? ` --profile ${c.profile}` : '',
+    c.storage !== null ? ` --storage ${c.storage}` : '',
+    c.clusterSize !== null ? ` --cluster-size ${c.clusterSize}` : '',
+    q?.phase1 !== undefined ? ` --paxos-phase1-quorum ${q.phase1}` : '',
+    q?.phase2 !== undefined ? ` --paxos-phase2-quorum ${q.phase2}` : '',
+    c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : '',
+  ].join('');
 }
 
 function parseSeed(text: string, flag: string): number {
@@ -104,7 +153,7 @@ function parseSeed(text: string, flag: string): number {
 }
 
 function reproduce(seed: number, c: Common): string {
-  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${c.profile !== 'swarm' ? ` --profile ${c.profile}` : ''}${c.storage !== null ? ` --storage ${c.storage}` : ''}${c.plantedBug !== null ? ` --planted-bug ${c.plantedBug}` : ''}`;
+  return `bulwark sim --seed ${seed} --consensus ${c.consensus}${flagsOf(c)}`;
 }
 
 async function timed(seed: number, c: Common): Promise<{ result: SimResult; wallMs: number }> {
@@ -113,8 +162,25 @@ async function timed(seed: number, c: Common): Promise<{ result: SimResult; wall
   // wal and memory choose the kind of one disk's storage; raid1 and raid5 put the log on a volume.
   const raid = storage === 'raid1' ? 1 : storage === 'raid5' ? 5 : null;
   const kind = storage === 'wal' || storage === 'memory' ? storage : null;
-  const tweak = kind === null ? undefined : (p: SimParams): SimParams => ({ ...p, storage: { ...p.storage, kind } });
-  const result = await runSimulation({ seed, consensus: c.consensus, plantedBug: c.plantedBug, profile: c.profile, ...(tweak === undefined ? {} : { tweak }), ...(raid === null ? {} : { storage: raid }) });
+  const size = c.clusterSize;
+  const tweak =
+    kind === null && size === null
+      ? undefined
+      : (p: SimParams): SimParams => ({
+          ...p,
+          ...(kind === null ? {} : { storage: { ...p.storage, kind } }),
+          // A fixed size keeps the seed's choice of how many may be down at once (a minority, or all).
+          ...(size === null ? {} : { clusterSize: size, faults: { ...p.faults, downMax: p.faults.downMax >= p.clusterSize ? size : Math.min(p.faults.downMax, Math.floor((size - 1) / 2)) } }),
+        });
+  const result = await runSimulation({
+    seed,
+    consensus: c.consensus,
+    plantedBug: c.plantedBug,
+    profile: c.profile,
+    ...(tweak === undefined ? {} : { tweak }),
+    ...(raid === null ? {} : { raid }),
+    ...(c.paxosQuorums === null ? {} : { paxosQuorums: c.paxosQuorums }),
+  });
   return { result, wallMs: performance.now() - t0 };
 }
 
@@ -126,7 +192,7 @@ function summaryLine(r: SimResult, wallMs: number): string {
 function report(r: SimResult, wallMs: number, c: Common): string {
   const s = r.stats;
   const lines = [
-    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
+    `seed ${r.seed} (consensus ${r.consensus}, profile ${r.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${quorumText(c)}${r.plantedBug !== null ? `, planted bug ${r.plantedBug}` : ''}): ${r.violations.length === 0 ? 'ok' : 'FAILED'}`,
     ...describeParams(r.params).split('\n').map((l) => `  ${l}`),
     `  ${summaryLine(r, wallMs)}`,
     `  ops ${s.opsInvoked} invoked, ${s.opsCompleted} completed, ${s.opsIndeterminate} indeterminate; ${s.committedEntries} entries committed`,
@@ -183,7 +249,7 @@ async function sweep(from: number, count: number, c: Common, o: { json: boolean;
   const failures: SimResult[] = [];
   const results: object[] = [];
   const tty = process.stderr.isTTY === true;
-  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
+  if (!o.json) process.stdout.write(`sweeping ${count} seeds from ${from} (consensus ${c.consensus}, profile ${c.profile}${c.storage !== null ? `, storage ${c.storage}` : ''}${quorumText(c)}${c.plantedBug !== null ? `, planted bug ${c.plantedBug}` : ''})\n`);
   for (let i = 0; i < count; i++) {
     const seed = from + i;
     const { result, wallMs } = await timed(seed, c);

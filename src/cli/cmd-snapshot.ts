@@ -181,11 +181,13 @@ export const snapshotCommand = ctlCommand({
                             frame by frame, or etcd's bbolt database)
   snapshot restore <file> --data-dir <dir> [--name N] [--initial-cluster ...] [--initial-cluster-token T]
                    [--initial-advertise-peer-urls U] [--bump-revision N] [--mark-compacted] [--skip-hash-check]
+                   [--consensus raft|paxos]
                             a new cluster's data directory from a snapshot in etcd's format (what
                             snapshot save writes; its sha256 is checked) or Bulwark's (offline): the data,
                             leases and sessions kept; new member and cluster ids from --initial-cluster;
                             alarms cleared; --bump-revision raises the revision so it never goes back.
-                            Run it once per member with the same flags but its own --name and --data-dir.`,
+                            Run it once per member with the same flags but its own --name and --data-dir;
+                            --consensus (default raft) must be the one the new cluster's members serve with.`,
   flags: {
     'data-dir': { type: 'string' },
     'bump-revision': { type: 'int' },

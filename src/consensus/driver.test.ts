@@ -131,12 +131,36 @@ const noTimers: Clock = {
   sleep: () => new Promise(() => {}),
 };
 
-function harness(options: { snapshotEveryEntries?: number; clock?: Clock; tickCatchUpMax?: number } = {}) {
+/** Fails the saves it is told to, by attempt number. */
+class FailingSnapshotStore extends MemorySnapshotStore {
+  private saves = 0;
+  constructor(
+    medium: MemoryMedium,
+    io: IoScheduler,
+    private readonly failing: { attempts: readonly number[]; error: unknown },
+  ) {
+    super(medium, io);
+  }
+  override save(...args: Parameters<MemorySnapshotStore['save']>): Promise<SnapshotMeta> {
+    return this.failing.attempts.includes(++this.saves) ? Promise.reject(this.failing.error) : super.save(...args);
+  }
+}
+
+interface HarnessOptions {
+  snapshotEveryEntries?: number;
+  snapshotEveryBytes?: number;
+  clock?: Clock;
+  tickCatchUpMax?: number;
+  /** The automatic snapshot saves that fail, by attempt number (1 is the first). */
+  failSaves?: { attempts: readonly number[]; error: unknown; fatal: boolean };
+}
+
+function harness(options: HarnessOptions = {}) {
   const log: string[] = [];
   const io = new ManualIo(log);
   const medium = new MemoryMedium();
   const logStore = new MemoryLogStore(medium, io);
-  const snapshotStore = new MemorySnapshotStore(medium, io);
+  const snapshotStore = options.failSaves === undefined ? new MemorySnapshotStore(medium, io) : new FailingSnapshotStore(medium, io, options.failSaves);
   const sm = new KvStateMachine();
   const engine = new FakeEngine(log);
   const sent: Msg[] = [];
@@ -161,6 +185,8 @@ function harness(options: { snapshotEveryEntries?: number; clock?: Clock; tickCa
     tickMs: 10,
     ...(options.tickCatchUpMax === undefined ? {} : { tickCatchUpMax: options.tickCatchUpMax }),
     snapshotEveryEntries: options.snapshotEveryEntries ?? 0,
+    ...(options.snapshotEveryBytes === undefined ? {} : { snapshotEveryBytes: options.snapshotEveryBytes }),
+    ...(options.failSaves === undefined ? {} : { isFatalSnapshotError: () => options.failSaves!.fatal }),
     snapshotsKeep: 2,
     onFatal: (e) => fatal.push(e),
     hooks: {
@@ -263,6 +289,52 @@ test('snapshots are taken every N applied entries, then the engine and the log a
   sink.finish();
   assert.equal(copy.get('k'), `v${latest.index}`);
   await h.driver.stop();
+});
+
+test('snapshots are also taken every N bytes of applied entry data, whatever the entry count', async () => {
+  const h = harness({ snapshotEveryBytes: 3 * put(1).length });
+  await h.driver.start();
+  for (let s = 1; s <= 2; s++) {
+    h.driver.propose(put(s));
+    await h.io.drain();
+  }
+  assert.equal(h.driver.counters.snapshotsTaken, 0, 'two entries are under the byte bound');
+  for (let s = 3; s <= 7; s++) {
+    h.driver.propose(put(s));
+    await h.io.drain();
+  }
+  assert.equal(h.driver.counters.snapshotsTaken, 2, 'one snapshot per three entries of data');
+  assert.equal(h.snapshotStore.latest()?.index, 6);
+  await h.driver.stop();
+});
+
+test('a snapshot save the store calls non-fatal (ENOSPC on the temp file) is skipped; the next interval tries again', async () => {
+  const enospc = new Error('ENOSPC: no space left on device');
+  const h = harness({ snapshotEveryEntries: 2, failSaves: { attempts: [1], error: enospc, fatal: false } });
+  await h.driver.start();
+  for (let s = 1; s <= 4; s++) {
+    h.driver.propose(put(s));
+    await h.io.drain();
+  }
+  assert.deepEqual(h.fatal, []);
+  assert.ok(!h.driver.failed);
+  assert.equal(h.driver.counters.snapshotsFailed, 1);
+  assert.equal(h.driver.counters.snapshotsTaken, 1, 'the second interval saved one');
+  assert.equal(h.snapshotStore.latest()?.index, 4);
+  await h.driver.stop();
+});
+
+test('a snapshot save failure the store calls fatal (a failed fsync) stops the driver', async () => {
+  const eio = new Error('EIO: fsync failed');
+  const h = harness({ snapshotEveryEntries: 2, failSaves: { attempts: [1], error: eio, fatal: true } });
+  await h.driver.start();
+  for (let s = 1; s <= 2; s++) {
+    h.driver.propose(put(s));
+    await h.io.drain();
+  }
+  assert.deepEqual(h.fatal, [eio]);
+  assert.ok(h.driver.failed);
+  assert.equal(h.driver.counters.snapshotsFailed, 0);
 });
 
 test('outgoing snapshot chunks get their bytes and CRC from the snapshot store', async () => {

@@ -68,6 +68,17 @@ export interface DriverOptions<M extends EngineMessage, R> {
   readonly tickCatchUpMax?: number;
   /** Take a snapshot after this many entries applied since the last one; 0 never. */
   readonly snapshotEveryEntries: number;
+  /**
+   * Also take one after this many bytes of entry data applied since the last one, so a log of large
+   * entries is compacted (and replayed on restart) within a bounded size; 0 or absent never.
+   */
+  readonly snapshotEveryBytes?: number;
+  /**
+   * Whether a failed automatic snapshot save must stop the member. Absent: every failure is fatal.
+   * The member passes the store's own rule (isFatalStorageError): a failed fsync, rename or directory
+   * fsync is fatal; ENOSPC writing the temp file only means the snapshot is not taken this time.
+   */
+  readonly isFatalSnapshotError?: (error: unknown) => boolean;
   /** Snapshots kept on disk after a new one is saved. */
   readonly snapshotsKeep: number;
   /**
@@ -100,6 +111,8 @@ export interface DriverCounters {
   ticksCaughtUp: number;
   /** Hard states written without a sync of their own (commit-only changes). */
   hardStatesDeferred: number;
+  /** Automatic snapshots that failed without stopping the member (isFatalSnapshotError said no). */
+  snapshotsFailed: number;
 }
 
 type DriverState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -122,6 +135,7 @@ export class Driver<M extends EngineMessage, R> {
     readsDropped: 0,
     ticksCaughtUp: 0,
     hardStatesDeferred: 0,
+    snapshotsFailed: 0,
   };
 
   private state: DriverState = 'created';
@@ -139,6 +153,12 @@ export class Driver<M extends EngineMessage, R> {
   private readonly pendingReads: ReadState[] = [];
   /** Index of the last snapshot made or installed; the next automatic one counts from here. */
   private snapshotIndex: LogIndex = logIndex(0);
+  /**
+   * The applied index at the last snapshot started, made or installed, and the bytes of entry data
+   * applied since: the automatic triggers count from here (after a failed save, a full interval).
+   */
+  private triggerIndex = 0;
+  private bytesSinceTrigger = 0;
   private appliedTerm: Term = term(0);
   /** The highest index durable in the local log; committed entries never pass it. */
   private durableLastIndex: LogIndex = logIndex(0);
@@ -151,7 +171,7 @@ export class Driver<M extends EngineMessage, R> {
     assert(o.tickMs > 0, 'tickMs must be positive');
     this.chunkBytes = o.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES;
     assert(this.chunkBytes > 0, 'snapshotChunkBytes must be positive');
-    assert(o.snapshotEveryEntries >= 0 && o.snapshotsKeep >= 1, 'snapshot options out of range');
+    assert(o.snapshotEveryEntries >= 0 && (o.snapshotEveryBytes ?? 0) >= 0 && o.snapshotsKeep >= 1, 'snapshot options out of range');
   }
 
   /**
@@ -163,6 +183,7 @@ export class Driver<M extends EngineMessage, R> {
     const latest = this.o.snapshotStore.latest();
     if (latest !== null) {
       this.snapshotIndex = latest.index;
+      this.triggerIndex = latest.index;
       if (this.o.stateMachine.appliedIndex < latest.index) await this.restoreStateMachine(latest);
       this.appliedTerm = latest.term;
     }
@@ -357,6 +378,8 @@ export class Driver<M extends EngineMessage, R> {
   private async install(meta: SnapshotMeta): Promise<void> {
     await this.restoreStateMachine(meta);
     this.snapshotIndex = meta.index;
+    this.triggerIndex = meta.index;
+    this.bytesSinceTrigger = 0;
     this.appliedTerm = meta.term;
     this.counters.snapshotsInstalled++;
     // Reads waiting for an index the snapshot covers can go now.
@@ -386,6 +409,7 @@ export class Driver<M extends EngineMessage, R> {
       assert(e.index <= this.durableLastIndex, `entry ${e.index} is committed before it is durable locally (durable up to ${this.durableLastIndex})`);
       const result = sm.apply(e);
       this.appliedTerm = e.term;
+      this.bytesSinceTrigger += e.data.length;
       this.counters.entriesApplied++;
       this.o.hooks?.onApply?.(e, result);
     }
@@ -438,14 +462,19 @@ export class Driver<M extends EngineMessage, R> {
     this.sendNow({ ...m, snapshotChunk: { ...c, data, crc32c: crc32c(data) } });
   }
 
-  /** Starts an automatic snapshot when enough entries were applied since the last one. */
+  /** Starts an automatic snapshot when enough entries or bytes were applied since the last one. */
   private maybeSnapshot(): void {
-    const every = this.o.snapshotEveryEntries;
+    const entries = this.o.snapshotEveryEntries;
+    const bytes = this.o.snapshotEveryBytes ?? 0;
     const sm = this.o.stateMachine;
-    if (every === 0 || this.snapshotBusy || sm.appliedIndex - this.snapshotIndex < every) return;
+    if (this.snapshotBusy || sm.appliedIndex <= this.snapshotIndex) return;
+    const due = (entries > 0 && sm.appliedIndex - this.triggerIndex >= entries) || (bytes > 0 && this.bytesSinceTrigger >= bytes);
+    if (!due) return;
     this.snapshotBusy = true;
     const source = sm.snapshot();
     assert(source.index === sm.appliedIndex, 'a snapshot source is taken at the applied index');
+    this.triggerIndex = source.index;
+    this.bytesSinceTrigger = 0;
     const meta = { index: source.index, term: this.appliedTerm, config: this.o.engine.status().config };
     this.snapshotTask = this.saveSnapshot(source, meta).finally(() => {
       this.snapshotTask = null;
@@ -464,6 +493,12 @@ export class Driver<M extends EngineMessage, R> {
       this.kick();
     } catch (e) {
       this.snapshotBusy = false;
+      if (this.o.isFatalSnapshotError?.(e) === false) {
+        // Nothing was promised or replaced: the log stays as it is, the next try a full interval on.
+        this.counters.snapshotsFailed++;
+        this.o.logger.warn('automatic snapshot not taken', { index: meta.index, error: errorMessage(e) });
+        return;
+      }
       this.fail(e);
     }
   }

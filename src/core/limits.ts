@@ -759,3 +759,18 @@ export const CLIENT_SIM_CALL_TIMEOUT_MS = 60_000;
 /** Virtual time a client simulation may take before it counts as stuck. */
 export const CLIENT_SIM_RUN_MS_MAX = 30 * 60_000;
 assert(CLIENT_SIM_CALL_TIMEOUT_MS < CLIENT_SIM_RUN_MS_MAX, 'a stuck call is found before the run gives up');
+// ---------------------------------------------------------------------------------------------
+// Automatic snapshots by size, and the pause they cost (docs/storage.md, "Automatic snapshots").
+
+/**
+ * Bytes of applied entry data between automatic snapshots (--snapshot-bytes), besides
+ * --snapshot-count: with large values 100,000 entries could be many GiB of log to keep and replay.
+ * An eighth of the default backend quota, so a full store is rewritten at most once per 256 MiB of
+ * writes.
+ */
+export const SNAPSHOT_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Largest --snapshot-bytes accepted (0 disables the byte trigger). */
+export const SNAPSHOT_BYTES_SETTING_MAX = 64 * 1024 * 1024 * 1024;
+
+assert(SNAPSHOT_BYTES_DEFAULT <= QUOTA_BACKEND_BYTES_DEFAULT, 'a store within its quota is snapshotted by size at least once');
+assert(SNAPSHOT_BYTES_DEFAULT <= SNAPSHOT_BYTES_SETTING_MAX, 'the default is a valid setting');

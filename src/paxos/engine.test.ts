@@ -12,7 +12,7 @@ import { PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS } from '../core/li
 import { SeededRandom } from '../env/random.js';
 import type { DurableState, Entry, Ready } from '../consensus/types.js';
 import { type Ballot, makeBallot } from './ballot.js';
-import { decodeHardState, encodeConfigChange } from './codec.js';
+import { decodeHardState, encodeConfigChange, encodeHardState } from './codec.js';
 import { type PaxosConfig, defaultPaxosConfig, quorumSizes } from './config.js';
 import { PaxosEngine } from './engine.js';
 import { PaxosError } from './errors.js';
@@ -540,6 +540,31 @@ test('repairUntil: a member that lost accepted values promises nothing and accep
   net.engine(l).propose(utf8('c5'));
   net.runUntil(() => net.commands(f).length === 6);
   assert.equal(e.step({ type: 'prepare', from: l, to: f, ballot: makeBallot(2000, l), fromSlot: 1, transfer: true }).type, 'ok');
+});
+
+test('repairUntil: after damage the hard state\'s commit index is not trusted; the leader\'s decided values replace older ones', () => {
+  // Slot 2 held "old" (accepted at a low ballot, then replaced by the decided "new" at a higher
+  // one); the segment with the later acceptance was lost, so recovery returned "old" and a commit
+  // index of 3 that was true only of the values it no longer has (PMMC: an acceptor's log is what it
+  // accepted, not what was decided).
+  const low = makeBallot(1, n1);
+  const high = makeBallot(2, n3);
+  const damaged = durable(voters3, {
+    entries: [entry(1, low, 'a'), entry(2, low, 'old'), entry(3, high, 'c')],
+    hardState: encodeHardState({ promised: { ballot: high, node: n3 }, commit: 3, repairUntil: 0, reportGapUntil: 0, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 }),
+    repairUntil: logIndex(4),
+  });
+  const e = engine(n2, damaged);
+  assert.equal(e.status().commitIndex, 0, 'nothing past the snapshot is decided yet');
+  assert.equal(drain(e).committed.length, 0, 'nothing applied from the damaged log');
+  // The leader's catch-up brings the decided values; the stale "old" is replaced.
+  e.step({ type: 'decided', from: n3, to: n2, ballot: high, entries: [entry(1, low, 'a'), entry(2, high, 'new'), entry(3, high, 'c'), entry(4, high, 'd')], commit: 4, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 });
+  const applied: string[] = [];
+  for (let i = 0; i < 3; i++) applied.push(...drain(e).committed.map(text));
+  assert.deepEqual(applied, ['a', 'new', 'c', 'd']);
+  // Undamaged, the same hard state is trusted.
+  const whole = engine(n2, { ...damaged, repairUntil: null });
+  assert.equal(whole.status().commitIndex, 3);
 });
 
 test('step drops malformed or impossible messages and never throws', () => {

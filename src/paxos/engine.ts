@@ -250,9 +250,12 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.repairUntil = Math.max(hs?.repairUntil ?? 0, durable.repairUntil ?? 0);
     this.reportGapUntil = hs?.reportGapUntil ?? 0;
 
-    // The commit index cannot pass a missing entry (a snapshot install that did not finish).
+    // The commit index cannot pass a missing entry (a snapshot install that did not finish). After
+    // damage (a fresh durable.repairUntil) it vouches for nothing past the snapshot: recovery may
+    // have returned an older value of a slot whose later acceptance was lost, so the decided values
+    // are learned again from the leader, whose catch-up replaces what differs (onDecided).
     let commit = snapIndex;
-    const hsCommit = hs?.commit ?? 0;
+    const hsCommit = durable.repairUntil !== null ? snapIndex : (hs?.commit ?? 0);
     while (commit < hsCommit && this.log.has(commit + 1)) commit++;
     if (commit < hsCommit) this.reportGapUntil = Math.max(this.reportGapUntil, hsCommit);
     this.commit = commit;

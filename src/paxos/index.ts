@@ -4,4 +4,4 @@ export { type PaxosConfig, type PaxosPlantedBug, PAXOS_PLANTED_BUGS, defaultPaxo
 export { PaxosError, type PaxosErrorCode } from './errors.js';
 export type { PaxosMessage } from './messages.js';
 export { type Ballot, makeBallot, ballotRound } from './ballot.js';
-export { encodeConfigChange, decodeConfigChange } from './codec.js';
+export { encodeConfigChange, decodeConfigChange, encodeHardState as encodePaxosHardState, decodeHardState as decodePaxosHardState, type PaxosHardState } from './codec.js';

@@ -24,14 +24,18 @@ import { RaftError } from './errors.js';
  *   a deposed leader that does not know it serves stale reads.
  * - `skip-up-to-date-check`: votes are granted without the §5.4.1 log comparison, so a candidate
  *   with a stale log can win and overwrite committed entries.
+ * - `skip-prev-term-check`: a follower accepts an append whose prevIndex it holds without comparing
+ *   the term there (§5.3's consistency check), so it keeps a stale entry under the leader's newer
+ *   ones and the logs stop matching.
  */
-export type PlantedBug = 'commit-earlier-term-by-count' | 'vote-without-persist' | 'stale-read-without-quorum' | 'skip-up-to-date-check';
+export type PlantedBug = 'commit-earlier-term-by-count' | 'vote-without-persist' | 'stale-read-without-quorum' | 'skip-up-to-date-check' | 'skip-prev-term-check';
 
 export const PLANTED_BUGS: readonly PlantedBug[] = [
   'commit-earlier-term-by-count',
   'vote-without-persist',
   'stale-read-without-quorum',
   'skip-up-to-date-check',
+  'skip-prev-term-check',
 ];
 
 export interface RaftConfig extends EngineConfig {

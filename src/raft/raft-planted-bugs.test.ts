@@ -91,3 +91,37 @@ test('planted bug skip-up-to-date-check: a candidate with a stale log wins and c
   assert.equal(bad.engine(3).status().role, 'leader');
   assert.ok(bad.violations.some((v) => v.startsWith('leader completeness')), bad.violations.join('; '));
 });
+
+/**
+ * 1 leads term 1, is cut off and appends 'x1', 'x2' alone; 2 leads term 2 with 3 and commits 'y'
+ * at x2's index; then 2 is cut off and 3 leads term 3 with 1's vote. 3 probes 1 at 'y': 1 holds
+ * 'x2' there, of another term.
+ */
+function divergentFollower(bug: PlantedBug | null): TestNetwork {
+  const net = new TestNetwork({ voters: 3, configure: withBug(bug) });
+  net.elect(1);
+  net.propose(1, 'a');
+  net.stabilize();
+  net.isolate(1);
+  for (const v of ['x1', 'x2']) net.propose(1, v);
+  net.stabilize();
+  net.elect(2);
+  net.propose(2, 'y');
+  net.stabilize();
+  net.heal();
+  net.isolate(2);
+  net.elect(3);
+  net.propose(3, 'z');
+  net.stabilize();
+  net.checkLogMatching();
+  return net;
+}
+
+test('planted bug skip-prev-term-check: a follower keeps a stale entry under newer ones (log matching, §5.3); the correct engine replaces it', () => {
+  const good = divergentFollower(null);
+  assert.deepEqual(good.violations, []);
+  assert.deepEqual(good.node(1).sm.values(), good.node(3).sm.values());
+  assert.ok(!good.node(1).sm.values().includes('x2'), 'the stale entry is replaced');
+  const bad = divergentFollower('skip-prev-term-check');
+  assert.ok(bad.violations.some((v) => v.startsWith('log matching')), bad.violations.join('; '));
+});

@@ -14,6 +14,8 @@ import {
   QUOTA_BACKEND_BYTES_DEFAULT,
   QUOTA_BACKEND_BYTES_MAX,
   REQUEST_BYTES_MAX,
+  SNAPSHOT_BYTES_DEFAULT,
+  SNAPSHOT_BYTES_SETTING_MAX,
   SNAPSHOT_COUNT_DEFAULT,
   TXN_OPS_MAX,
 } from '../core/limits.js';
@@ -47,12 +49,21 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Bytes of applied entry data between snapshots; 0 disables the byte trigger. */
+  readonly snapshotBytes: number;
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly consensus: 'raft' | 'paxos';
   readonly preVote: boolean;
   readonly leaseReads: boolean;
+  /**
+   * Flexible Paxos quorum sizes, in voters (--paxos-phase1-quorum, --paxos-phase2-quorum); null is
+   * the default (a majority, or the smallest size that intersects the other one when it is given).
+   * Paxos only; every member must use the same.
+   */
+  readonly paxosPhase1Quorum: number | null;
+  readonly paxosPhase2Quorum: number | null;
   readonly logLevel: LogLevel;
   /** etcd's --auto-compaction-mode and --auto-compaction-retention ('' = off). */
   readonly autoCompactionMode: 'periodic' | 'revision';
@@ -84,12 +95,15 @@ type RawConfig = {
   'heartbeat-interval': string;
   'election-timeout': string;
   'snapshot-count': string;
+  'snapshot-bytes': string;
   'quota-backend-bytes': string;
   'max-request-bytes': string;
   'max-txn-ops': string;
   consensus: string;
   'pre-vote': string;
   'lease-reads': string;
+  'paxos-phase1-quorum': string;
+  'paxos-phase2-quorum': string;
   'log-level': string;
   'auto-compaction-mode': string;
   'auto-compaction-retention': string;
@@ -110,12 +124,15 @@ export const FLAGS: readonly FlagSpec[] = [
   { key: 'heartbeat-interval', flag: 'heartbeat-interval', kind: 'int', help: `ms between leader heartbeats (default ${HEARTBEAT_INTERVAL_MS_DEFAULT})` },
   { key: 'election-timeout', flag: 'election-timeout', kind: 'int', help: `ms without a leader before an election (default ${ELECTION_TIMEOUT_MS_DEFAULT})` },
   { key: 'snapshot-count', flag: 'snapshot-count', kind: 'int', help: `applied entries between snapshots (default ${SNAPSHOT_COUNT_DEFAULT})` },
+  { key: 'snapshot-bytes', flag: 'snapshot-bytes', kind: 'int', help: `bytes of applied entries between snapshots, whichever of this and --snapshot-count comes first; 0 disables (default ${SNAPSHOT_BYTES_DEFAULT})` },
   { key: 'quota-backend-bytes', flag: 'quota-backend-bytes', kind: 'int', help: `size at which the NOSPACE alarm is raised (default ${QUOTA_BACKEND_BYTES_DEFAULT})` },
   { key: 'max-request-bytes', flag: 'max-request-bytes', kind: 'int', help: `largest client request (default ${REQUEST_BYTES_MAX})` },
   { key: 'max-txn-ops', flag: 'max-txn-ops', kind: 'int', help: `most operations in one txn (default ${TXN_OPS_MAX})` },
   { key: 'consensus', flag: 'consensus', kind: 'string', help: 'consensus protocol of a new cluster: raft or paxos (default raft)' },
   { key: 'pre-vote', flag: 'pre-vote', kind: 'bool', help: 'run a pre-vote before campaigning (default true)' },
   { key: 'lease-reads', flag: 'lease-reads', kind: 'bool', help: 'serve linearizable reads from a leader lease, trusting bounded clock drift (default false)' },
+  { key: 'paxos-phase1-quorum', flag: 'paxos-phase1-quorum', kind: 'int', help: 'Paxos only (Flexible Paxos): voters in a phase-1 (leader election) quorum; with the phase-2 size it must exceed the voters (default 0: a majority)' },
+  { key: 'paxos-phase2-quorum', flag: 'paxos-phase2-quorum', kind: 'int', help: 'Paxos only (Flexible Paxos): voters in a phase-2 (write) quorum; every member must use the same sizes (default 0: a majority)' },
   { key: 'log-level', flag: 'log-level', kind: 'string', help: 'debug, info, warn or error (default info)' },
   { key: 'auto-compaction-mode', flag: 'auto-compaction-mode', kind: 'string', help: 'periodic or revision (default periodic)' },
   { key: 'auto-compaction-retention', flag: 'auto-compaction-retention', kind: 'string', help: 'history to keep: a duration (periodic, e.g. 1h) or a revision count; empty or 0 disables (default 0)' },
@@ -136,12 +153,15 @@ const DEFAULTS: RawConfig = {
   'heartbeat-interval': String(HEARTBEAT_INTERVAL_MS_DEFAULT),
   'election-timeout': String(ELECTION_TIMEOUT_MS_DEFAULT),
   'snapshot-count': String(SNAPSHOT_COUNT_DEFAULT),
+  'snapshot-bytes': String(SNAPSHOT_BYTES_DEFAULT),
   'quota-backend-bytes': String(QUOTA_BACKEND_BYTES_DEFAULT),
   'max-request-bytes': String(REQUEST_BYTES_MAX),
   'max-txn-ops': String(TXN_OPS_MAX),
   consensus: 'raft',
   'pre-vote': 'true',
   'lease-reads': 'false',
+  'paxos-phase1-quorum': '0',
+  'paxos-phase2-quorum': '0',
   'log-level': 'info',
   'auto-compaction-mode': 'periodic',
   'auto-compaction-retention': '0',
@@ -298,6 +318,38 @@ export function parseInitialCluster(s: string): InitialMember[] {
   return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
 }
 
+/**
+ * The Flexible Paxos quorum sizes (0 = not given), checked as far as the configuration allows: Paxos
+ * only, within the initial members, and intersecting (phase 1 + phase 2 > voters, Howard, Malkhi
+ * and Spiegelman 2016). A member joining an existing cluster does not know the voters yet: the
+ * engine checks its sizes against the configuration it learns.
+ */
+function flexibleQuorums(raw: RawConfig, consensus: 'raft' | 'paxos', voters: number | null): { phase1: number | null; phase2: number | null } {
+  const given = (key: 'paxos-phase1-quorum' | 'paxos-phase2-quorum'): number | null => {
+    const n = int(raw, key, { min: 0, max: MEMBERS_MAX });
+    return n === 0 ? null : n;
+  };
+  const phase1 = given('paxos-phase1-quorum');
+  const phase2 = given('paxos-phase2-quorum');
+  if (phase1 === null && phase2 === null) return { phase1, phase2 };
+  if (consensus !== 'paxos') throw new ConfigError('--paxos-phase1-quorum and --paxos-phase2-quorum apply to --consensus paxos only');
+  if (voters !== null) {
+    // The same rule as the engine's (a size left out is the smallest that intersects the other).
+    const majority = Math.floor(voters / 2) + 1;
+    const p1 = phase1 ?? (phase2 === null ? majority : voters - phase2 + 1);
+    const p2 = phase2 ?? (phase1 === null ? majority : voters - phase1 + 1);
+    for (const [flag, size] of [['--paxos-phase1-quorum', p1], ['--paxos-phase2-quorum', p2]] as const) {
+      if (size < 1 || size > voters) throw new ConfigError(`${flag} ${size} does not fit the ${voters} member(s) of --initial-cluster: it must be between 1 and ${voters}`);
+    }
+    if (p1 + p2 <= voters) {
+      throw new ConfigError(
+        `--paxos-phase1-quorum ${p1} and --paxos-phase2-quorum ${p2} do not intersect for ${voters} members: their sum must exceed ${voters}, or two leaders could each decide a different value`,
+      );
+    }
+  }
+  return { phase1, phase2 };
+}
+
 function validate(raw: RawConfig): ServerConfig {
   const name = raw.name.trim();
   if (name === '' || /[=,\s]/.test(name)) throw new ConfigError(`--name must be non-empty without '=', ',' or spaces, got '${raw.name}'`);
@@ -340,6 +392,7 @@ function validate(raw: RawConfig): ServerConfig {
       `--election-timeout (${electionTimeoutMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms); etcd recommends 10 times`,
     );
   }
+  const { phase1: paxosPhase1Quorum, phase2: paxosPhase2Quorum } = flexibleQuorums(raw, consensus, state === 'new' ? initialCluster.length : null);
   const mode = raw['auto-compaction-mode'].trim();
   if (mode !== 'periodic' && mode !== 'revision') throw new ConfigError(`--auto-compaction-mode must be periodic or revision, got '${mode}'`);
 
@@ -357,12 +410,15 @@ function validate(raw: RawConfig): ServerConfig {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: int(raw, 'snapshot-count', { min: 1, max: 100_000_000 }),
+    snapshotBytes: int(raw, 'snapshot-bytes', { min: 0, max: SNAPSHOT_BYTES_SETTING_MAX }),
     quotaBackendBytes: int(raw, 'quota-backend-bytes', { min: 0, max: QUOTA_BACKEND_BYTES_MAX }),
     maxRequestBytes: int(raw, 'max-request-bytes', { min: 1024, max: 64 * 1024 * 1024 }),
     maxTxnOps: int(raw, 'max-txn-ops', { min: 1, max: 1_000_000 }),
     consensus,
     preVote: bool(raw, 'pre-vote'),
     leaseReads: bool(raw, 'lease-reads'),
+    paxosPhase1Quorum,
+    paxosPhase2Quorum,
     logLevel: logLevel as LogLevel,
     autoCompactionMode: mode,
     autoCompactionRetention: raw['auto-compaction-retention'].trim(),

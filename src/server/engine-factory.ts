@@ -69,6 +69,8 @@ export function createEngine(o: { protocol: 'raft' | 'paxos'; id: NodeId; config
         preVote: o.config.preVote,
         checkQuorum: true,
         leaseReads: o.config.leaseReads,
+        ...(o.config.paxosPhase1Quorum !== null ? { phase1QuorumSize: o.config.paxosPhase1Quorum } : {}),
+        ...(o.config.paxosPhase2Quorum !== null ? { phase2QuorumSize: o.config.paxosPhase2Quorum } : {}),
         ...(engineBug !== null ? { plantedBug: engineBug as PaxosPlantedBug } : {}),
       };
       try {

@@ -74,6 +74,8 @@ export class MemberMetrics {
       for (const p of m.peerStats()) dropped.set(p.control.framesDropped + p.bulk.framesDropped, { To: p.peer });
     });
     g('bulwark_snapshots_taken_total', 'Snapshots of the state machine saved by this member.', () => m.driverCounters().snapshotsTaken);
+    g('bulwark_snapshots_failed_total', 'Automatic snapshots not taken because writing the temp file failed (ENOSPC); fsync failures are fatal instead.', () => m.driverCounters().snapshotsFailed);
+    g('bulwark_storage_repairs_total', 'Episodes of damaged data found on this member\'s disk and repaired from its peers (the CORRUPT alarm raised, then cleared).', () => m.storageRepairs);
     g('bulwark_snapshots_installed_total', 'Snapshots received from a leader and installed.', () => m.driverCounters().snapshotsInstalled);
     g('etcd_server_snapshot_apply_in_progress_total', '1 if the server is applying the incoming snapshot. 0 if none.', () => 0);
     this.grpcStarted = r.counter('grpc_server_started_total', 'Total number of RPCs started on the server.');

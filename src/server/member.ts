@@ -25,7 +25,7 @@ import type { MemberInfo } from '../kv/members.js';
 import type { ApplyResult } from '../kv/results.js';
 import { TcpTransport, parsePeerUrl, type PeerStats } from '../transport/tcp-transport.js';
 import type { PeerAddress } from '../transport/peer-link.js';
-import { openStorage, type OpenedStorage } from '../wal/index.js';
+import { isFatalStorageError, openStorage, type OpenedStorage } from '../wal/index.js';
 import { encodeClusterDescription, resolveBootstrap, type Bootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine-factory.js';
@@ -65,6 +65,8 @@ export class Member {
   private readonly driver: Driver<EngineMessage, ApplyResult>;
   readonly transport: TcpTransport<EngineMessage>;
   private readonly storage: OpenedStorage;
+  /** The index the log had reached before recovery dropped damaged entries; null after a clean recovery. */
+  private readonly storageRepairUntil: LogIndex | null;
   private readonly lessor = new Lessor();
   private readonly proposals: Waiters<number, ApplyResult>;
   private readonly reads: Waiters<number, void>;
@@ -91,6 +93,7 @@ export class Member {
     this.protocol = bootstrap.protocol;
     this.storage = storage;
     this.storageReport = storage.report;
+    this.storageRepairUntil = storage.durable.repairUntil;
     this.startedAtMs = env.clock.nowMs();
     this.requestTimeoutMs = REQUEST_TIMEOUT_MS_BASE + 2 * config.electionTimeoutMs;
     this.metrics = new MemberMetrics(this);
@@ -143,6 +146,8 @@ export class Member {
       tickMs: bundle.tickMs,
       tickCatchUpMax: bundle.tickCatchUpMax,
       snapshotEveryEntries: config.snapshotCount,
+      snapshotEveryBytes: config.snapshotBytes,
+      isFatalSnapshotError: isFatalStorageError,
       snapshotsKeep: SNAPSHOTS_KEPT,
       onFatal: (e) => this.fatal('the consensus loop stopped on a storage failure', e),
       hooks: {
@@ -453,26 +458,76 @@ export class Member {
   }
   private publishing = false;
 
-  /** After recovery found damaged data, raise the CORRUPT alarm for this member (once it is in the log). */
+  /**
+   * After recovery found damaged data: raise the CORRUPT alarm for this member (once a leader can
+   * put it in the log), and clear it again once this member has applied past its repair point.
+   * The damage was detected and quarantined, and the member took the lost part from its peers'
+   * copies, so nothing diverged: an alarm that, as in etcd, stops every key operation of the
+   * cluster must not stay up waiting for an operator after the member has healed itself. The
+   * episode stays in the log (error when found, warn when repaired) and in
+   * `bulwark_storage_repairs_total`. An alarm this process did not raise is left to the operator.
+   */
   private raiseStorageAlarm(): void {
-    if (this.stopped || this.storageReport.alarm !== 'CORRUPT' || this.soft.leader === null || this.raisingAlarm) return;
-    if (this.kv.alarmList().some((a) => a.member === this.id && a.alarm === 'corrupt')) {
-      this.storageReportHandled = true;
+    if (this.stopped || this.storageReport.alarm !== 'CORRUPT' || this.soft.leader === null || this.alarmProposing) return;
+    const active = this.kv.alarmList().some((a) => a.member === this.id && a.alarm === 'corrupt');
+    if (this.storageAlarmState === 'pending') {
+      if (active) {
+        this.storageAlarmState = 'raised';
+        return;
+      }
+      this.proposeStorageAlarm('activate', 'raised');
       return;
     }
-    if (this.storageReportHandled) return;
-    this.raisingAlarm = true;
-    this.propose({ type: 'alarm', action: 'activate', member: this.id, alarm: 'corrupt' })
+    if (this.storageAlarmState === 'raised' && this.storageRepaired()) {
+      if (!active) {
+        this.storageAlarmState = 'cleared';
+        return;
+      }
+      this.proposeStorageAlarm('deactivate', 'cleared');
+    }
+  }
+
+  private proposeStorageAlarm(action: 'activate' | 'deactivate', next: 'raised' | 'cleared'): void {
+    this.alarmProposing = true;
+    this.propose({ type: 'alarm', action, member: this.id, alarm: 'corrupt' })
       .then(() => {
-        this.storageReportHandled = true;
+        this.storageAlarmState = next;
+        if (next === 'cleared') {
+          this.storageRepairs++;
+          this.o.env.logger.warn('damaged data repaired from peers; CORRUPT alarm cleared', { repairedUntil: this.storageRepairUntil });
+        }
       })
       .catch(() => undefined)
       .finally(() => {
-        this.raisingAlarm = false;
+        this.alarmProposing = false;
       });
   }
-  private raisingAlarm = false;
-  private storageReportHandled = false;
+
+  /** This member has applied past the index its damaged log had reached (or no repair point was set). */
+  private storageRepaired(): boolean {
+    return this.storageRepairUntil === null || this.kv.appliedIndex >= this.storageRepairUntil;
+  }
+
+  private alarmProposing = false;
+  /** pending: damage found, alarm not yet in the log; raised: alarm active; cleared: repaired and cleared. */
+  private storageAlarmState: 'pending' | 'raised' | 'cleared' = 'pending';
+  /** Damage episodes repaired from peers by this process (bulwark_storage_repairs_total). */
+  storageRepairs = 0;
+
+  /**
+   * Status `errors` for damage recovery found on this member's disk, until it is repaired. The
+   * CORRUPT alarm goes through the log, so a damaged member that cannot reach a leader (it does not
+   * vote, so it may be what is missing for one) says so here, where an operator looks first.
+   */
+  storageDamageErrors(): string[] {
+    if (this.storageReport.alarm !== 'CORRUPT') return [];
+    const until = this.storageRepairUntil;
+    const applied = this.kv.appliedIndex;
+    if (until !== null && applied < until) {
+      return [`CORRUPT: damaged data found on disk and quarantined; repairing from peers up to index ${until} (applied ${applied}); not voting until then`];
+    }
+    return this.storageAlarmState === 'pending' ? ['CORRUPT: damaged data found on disk and quarantined; raising the CORRUPT alarm'] : [];
+  }
 
   private background(p: Promise<unknown>, what: string): void {
     p.catch((e: unknown) => this.o.env.logger.debug(`${what} proposal failed; will retry`, { error: errorMessage(e) }));

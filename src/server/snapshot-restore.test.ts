@@ -14,6 +14,8 @@ import { decodeBootstrap } from './bootstrap.js';
 import { etcdBoltImage } from './etcd-snapshot.js';
 import { restoreSnapshot, snapshotFormatOf } from './snapshot-restore.js';
 import { RestoreError } from './errors.js';
+import { PaxosEngine, decodePaxosHardState, defaultPaxosConfig } from '../paxos/index.js';
+import { SeededRandom } from '../env/random.js';
 import { concatBytes } from '../core/bytes.js';
 
 const self = nodeIdFromBigInt(9n);
@@ -107,6 +109,38 @@ test('refusals: damaged hash, no hash, garbage, a non-empty directory, an unknow
     await assert.rejects(restoreSnapshot({ snapshot: file, disk, name: 'zz', initialCluster: cluster, initialClusterToken: 't' }), /not in --initial-cluster/);
     await writeFileAtomic(disk, 'x', new Uint8Array(1));
     await assert.rejects(restoreSnapshot({ snapshot: file, disk, name: 'n1', initialCluster: cluster, initialClusterToken: 't' }), /not empty/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a restore for a Paxos cluster: the snapshot at slot 1, no promise, the new members as the configuration', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-restore-'));
+  try {
+    const disk = new NodeDisk(dir);
+    const result = await restoreSnapshot({ snapshot: etcdFile(store(ops)), disk, name: 'n1', initialCluster: cluster, initialClusterToken: 't', consensus: 'paxos' });
+    const b = decodeBootstrap(await disk.readFile('bootstrap'), dir);
+    assert.equal(b.protocol, 'paxos');
+    assert.equal(b.memberId, result.memberId);
+    const storage = await openStorage(disk, { identity: { clusterId: b.clusterId, memberId: b.memberId, protocol: 'paxos' }, create: false });
+    try {
+      const d = storage.durable;
+      assert.equal(d.snapshot?.index, 1);
+      assert.deepEqual([...d.snapshot!.config.voters].sort(), b.members.map((m) => m.id).sort());
+      const hs = decodePaxosHardState(d.hardState!);
+      assert.deepEqual(hs.promised, { ballot: 0, node: null });
+      assert.equal(hs.commit, 1);
+      assert.deepEqual(hs.configs, [{ effectiveSlot: 1, config: d.snapshot!.config }]);
+      // The engine starts from it as a follower of that configuration, with the snapshot applied.
+      const engine = new PaxosEngine(defaultPaxosConfig(b.memberId), { ...d, initialConfig: b.config }, new SeededRandom(1));
+      const st = engine.status();
+      assert.equal(st.commitIndex, 1);
+      assert.deepEqual([...st.config.voters].sort(), [...d.snapshot!.config.voters].sort());
+    } finally {
+      await storage.log.close();
+    }
+    // A Raft member cannot open it by mistake.
+    await assert.rejects(openStorage(disk, { identity: { clusterId: b.clusterId, memberId: b.memberId, protocol: 'raft' }, create: false }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

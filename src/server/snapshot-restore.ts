@@ -22,8 +22,9 @@
  *                    an older revision gets "required revision has been compacted", which makes
  *                    clients that cached state relist instead of missing changes.
  *
- * The new log starts with the snapshot at index 1, term 1, and a hard state of term 1 with no vote;
- * the member restores its state from it on start and the members elect a leader in term 2.
+ * The new log starts with the snapshot at index 1, term 1, and a hard state of term 1 with no vote
+ * (Raft) or of no promise with slot 1 decided and the new members as the configuration (Paxos);
+ * the member restores its state from it on start and the members elect a leader.
  */
 import { RestoreError } from './errors.js';
 import { createHash } from 'node:crypto';
@@ -35,6 +36,8 @@ import type { LeaseInfo } from '../kv/leases.js';
 import type { MemberInfo } from '../kv/members.js';
 import { RevRecord } from '../kv/record.js';
 import { snapshotChunks, type StateImage } from '../kv/snapshot-format.js';
+import { assertNever } from '../core/assert.js';
+import { encodePaxosHardState } from '../paxos/index.js';
 import { encodeHardState } from '../raft/index.js';
 import { openStorage } from '../wal/index.js';
 import { BOLT_MAGIC, PAGE_HEADER_BYTES } from './bbolt-format.js';
@@ -42,6 +45,7 @@ import { BOOTSTRAP_FILE, encodeBootstrap, type Bootstrap } from './bootstrap.js'
 import type { InitialMember } from './config.js';
 import { readEtcdDatabase } from './etcd-snapshot.js';
 import { clusterIdFor, memberIdFor } from './member-id.js';
+import type { ConfigState } from '../consensus/types.js';
 
 export interface RestoreOptions {
   /** The snapshot file's bytes. */
@@ -136,7 +140,6 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   const st = check.status();
 
   const consensus = o.consensus ?? 'raft';
-  if (consensus !== 'raft') throw new RestoreError('snapshot restore makes Raft clusters only (a Paxos cluster cannot start from a restored snapshot yet)');
   const config = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   const bootstrap: Bootstrap = { clusterId, memberId, protocol: consensus, members, config };
   await writeFileAtomic(o.disk, BOOTSTRAP_FILE, encodeBootstrap(bootstrap));
@@ -144,14 +147,36 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   const storage = await openStorage(o.disk, { identity: { clusterId, memberId, protocol: consensus }, create: true });
   try {
     await storage.snapshots.save({ index: logIndex(1), term: term(1), config }, chunks);
-    // Raft checks that the log's last term (the snapshot's) is not beyond the hard state's term.
-    storage.log.setHardState(encodeHardState({ term: term(1), vote: null, commit: logIndex(1) }));
+    storage.log.setHardState(hardStateAtSnapshot(consensus, config));
     await storage.log.sync();
   } finally {
     await storage.log.close();
   }
   progress(1);
   return { format, clusterId, memberId, revision: st.revision, compactRevision: st.compactRevision, keys: st.keys, records: st.historyRecords, leases: st.leases, hashChecked };
+}
+
+/** The hard state of a member whose log is the snapshot at index 1 and nothing else. */
+function hardStateAtSnapshot(consensus: 'raft' | 'paxos', config: ConfigState): Uint8Array {
+  switch (consensus) {
+    case 'raft':
+      // Raft checks that the log's last term (the snapshot's) is not beyond the hard state's term.
+      return encodeHardState({ term: term(1), vote: null, commit: logIndex(1) });
+    case 'paxos':
+      // No promise yet (the first leader runs phase 1 at a fresh ballot); slot 1 is decided (the
+      // snapshot), and the members govern every slot after it, as a member starting from that
+      // snapshot with no hard state would derive.
+      return encodePaxosHardState({
+        promised: { ballot: term(0), node: null },
+        commit: 1,
+        repairUntil: 0,
+        reportGapUntil: 0,
+        configs: [{ effectiveSlot: 1, config }],
+        configsValidFrom: 2,
+      });
+    default:
+      return assertNever(consensus);
+  }
 }
 
 /** An etcd (bbolt) snapshot as a state image. */

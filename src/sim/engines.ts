@@ -2,6 +2,7 @@
  * The consensus engines the simulator can run, behind the contract only. Nothing else in src/sim
  * knows which protocol runs.
  */
+import { assert } from '../core/assert.js';
 import type { NodeId } from '../core/ids.js';
 import {
   ELECTION_TICKS_DEFAULT,
@@ -17,6 +18,12 @@ import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from 
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
 import { defaultRaftConfig, PLANTED_BUGS as RAFT_PLANTED_BUGS, RaftEngine, type PlantedBug as RaftPlantedBug, type RaftConfig } from '../raft/index.js';
 import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
+
+/** Flexible Paxos quorum sizes in voters (absent: the default rule of quorumSizes). */
+export interface PaxosQuorums {
+  readonly phase1?: number;
+  readonly phase2?: number;
+}
 
 export const CONSENSUS_KINDS = ['raft', 'paxos', 'stand-in'] as const;
 export type ConsensusKind = (typeof CONSENSUS_KINDS)[number];
@@ -84,15 +91,20 @@ const standIn: EngineFactory = {
   },
 };
 
-const paxos: EngineFactory = {
-  kind: 'paxos',
-  plantedBugs: PAXOS_PLANTED_BUGS,
-  snapshotChunkBytes: () => SNAPSHOT_CHUNK_BYTES,
-  create(o) {
-    const bug = o.plantedBug as PaxosPlantedBug | null;
-    return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
-  },
-};
+function paxosFactory(quorums: PaxosQuorums): EngineFactory {
+  const sizes = { ...(quorums.phase1 === undefined ? {} : { phase1QuorumSize: quorums.phase1 }), ...(quorums.phase2 === undefined ? {} : { phase2QuorumSize: quorums.phase2 }) };
+  return {
+    kind: 'paxos',
+    plantedBugs: PAXOS_PLANTED_BUGS,
+    snapshotChunkBytes: () => SNAPSHOT_CHUNK_BYTES,
+    create(o) {
+      const bug = o.plantedBug as PaxosPlantedBug | null;
+      return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...sizes, ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+    },
+  };
+}
+
+const paxos = paxosFactory({});
 
 const raft: EngineFactory = {
   kind: 'raft',
@@ -105,8 +117,12 @@ const raft: EngineFactory = {
   },
 };
 
-/** The factory for a protocol. */
-export function engineFactory(kind: ConsensusKind): EngineFactory {
+/** The factory for a protocol; `paxosQuorums` (Paxos only) sets Flexible Paxos quorum sizes. */
+export function engineFactory(kind: ConsensusKind, paxosQuorums?: PaxosQuorums): EngineFactory {
+  if (paxosQuorums !== undefined && (paxosQuorums.phase1 !== undefined || paxosQuorums.phase2 !== undefined)) {
+    assert(kind === 'paxos', 'quorum sizes are a Paxos option');
+    return paxosFactory(paxosQuorums);
+  }
   switch (kind) {
     case 'stand-in':
       return standIn;

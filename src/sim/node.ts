@@ -21,6 +21,7 @@ import { isStoragePlantedBug, openSimStorage, type UnacknowledgedOps } from './w
 import { SimRaidDevice } from './raid-device.js';
 import type { SimStorageDevice } from './storage-device.js';
 import { SimTransport, type SimNetwork } from './network.js';
+import { isFatalStorageError } from '../wal/index.js';
 import { exponential } from './random-util.js';
 import { SimClock } from './sim-clock.js';
 
@@ -305,6 +306,8 @@ export class SimNode {
       snapshotEveryEntries: p.snapshotEveryEntries,
       snapshotChunkBytes: chunkBytes,
       snapshotsKeep: 2,
+      // As the member does: a snapshot temp file that could not be written is not fatal.
+      isFatalSnapshotError: isFatalStorageError,
       onFatal: (e) => {
         if (!inc.alive) return;
         this.o.observer.onFatal(this, e);

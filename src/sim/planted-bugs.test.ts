@@ -50,6 +50,11 @@ const PLANTED: readonly PlantedCase[] = [
   // symptom is a leader without it (leader completeness); running on shows the loss itself:
   // members apply different entries at that index (state-machine safety, committed durability).
   { consensus: 'raft', bug: 'commit-earlier-term-by-count', profile: 'figure-8', checkers: ['state-machine-safety', 'committed-durability'], seeds: range(1, 10), runOn: true },
+  // A follower that skips §5.3's term check at prevIndex keeps a stale entry under the leader's
+  // newer ones: two logs agree on a later entry but differ at an earlier one (log matching). It
+  // commits the stale entry too, so state-machine safety fires first; running on reaches the
+  // periodic log-matching check.
+  { consensus: 'raft', bug: 'skip-prev-term-check', profile: 'figure-8', checkers: ['log-matching'], seeds: range(1, 10), runOn: true },
   // The stand-in engine, so the simulator's checkers are tested against a second implementation.
   { consensus: 'stand-in', bug: 'stale-read-without-quorum', profile: 'stale-reads', checkers: ['linearizability'], seeds: range(1, 12) },
   { consensus: 'stand-in', bug: 'vote-without-persist', profile: 'crash-in-sync', checkers: ['election-safety'], seeds: range(1, 20) },

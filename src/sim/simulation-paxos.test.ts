@@ -62,3 +62,23 @@ test('paxos: the leader-isolation profile passes every checker without a planted
     assert.equal(r.violations.length, 0, explain(r));
   }
 });
+
+// Flexible Paxos (Howard, Malkhi, Spiegelman 2016): any phase-1 and phase-2 quorums that intersect
+// are safe, with the durability checker counting phase-2 quorums instead of majorities.
+test('paxos with flexible quorums (5 members: 4 + 2, and 2 + 4) passes every checker', { timeout: 300_000 }, async () => {
+  for (const [phase1, phase2] of [[4, 2], [2, 4]] as const) {
+    for (const seed of range(1, 2)) {
+      const r = await runSimulation({ seed, consensus: 'paxos', paxosQuorums: { phase1, phase2 }, tweak: (p) => ({ ...p, clusterSize: 5, faults: { ...p.faults, downMax: Math.min(p.faults.downMax, 2) } }) });
+      assert.equal(r.params.clusterSize, 5);
+      assert.equal(r.violations.length, 0, `quorums ${phase1}+${phase2}: ${explain(r)}`);
+      assert.ok(r.stats.livenessMs !== null, `quorums ${phase1}+${phase2}, seed ${seed}: no write committed after healing`);
+    }
+  }
+});
+
+test('paxos flexible quorums that do not intersect are refused before the run', async () => {
+  await assert.rejects(
+    runSimulation({ seed: 1, consensus: 'paxos', paxosQuorums: { phase1: 2, phase2: 3 }, tweak: (p) => ({ ...p, clusterSize: 5 }) }),
+    /do not intersect for 5 voters/,
+  );
+});

@@ -14,7 +14,8 @@ import type { History } from '../check/history.js';
 import { checkHistory } from '../check/linearizability.js';
 import { SafetyCheckers, type Violation } from './checkers.js';
 import { SimClient } from './client.js';
-import { engineFactory, type ConsensusKind } from './engines.js';
+import { engineFactory, type ConsensusKind, type PaxosQuorums } from './engines.js';
+import { quorumSizes } from '../paxos/index.js';
 import { EventLoop } from './event-loop.js';
 import { HistoryRecorder } from './history-recorder.js';
 import { SimNetwork, type NetworkCounters } from './network.js';
@@ -29,6 +30,12 @@ export interface SimOptions {
   readonly seed: number;
   readonly consensus: ConsensusKind;
   readonly plantedBug?: string | null;
+  /**
+   * Flexible Paxos quorum sizes (consensus 'paxos' only; they must intersect for the run's cluster
+   * size, quorumSizes checks). The durability checker then counts phase-2 quorums, and corrupting
+   * disk faults stay on fewer nodes than either quorum can spare.
+   */
+  readonly paxosQuorums?: PaxosQuorums;
   /** A named overlay on the derived parameters (profiles.ts). */
   readonly profile?: Profile;
   /** Every member's write-ahead log and snapshots on a RAID volume of this level (raid-device.ts), over the profile's storage. */
@@ -106,7 +113,10 @@ class Simulation {
     this.nemesisRandom = this.random.fork();
     const ids: NodeId[] = Array.from({ length: params.clusterSize }, (_, i) => nodeIdFromBigInt(BigInt(i + 1)));
     this.network = new SimNetwork(this.loop, this.random.fork(), params.network, ids);
-    this.checkers = new SafetyCheckers(this.loop, this.nodes, Math.floor(ids.length / 2) + 1);
+    const pq = options.paxosQuorums;
+    const flexible = pq === undefined ? null : quorumSizes({ ...(pq.phase1 === undefined ? {} : { phase1QuorumSize: pq.phase1 }), ...(pq.phase2 === undefined ? {} : { phase2QuorumSize: pq.phase2 }) }, ids.length);
+    // A decision is durable on a phase-2 quorum (a majority unless Flexible Paxos says otherwise).
+    this.checkers = new SafetyCheckers(this.loop, this.nodes, flexible === null ? Math.floor(ids.length / 2) + 1 : flexible.phase2);
     this.recorder = new HistoryRecorder(this.loop);
     this.stats = {
       events: 0,
@@ -126,7 +136,7 @@ class Simulation {
       diskFaults: 0,
       raid: params.storage.raid === undefined || params.storage.kind === 'memory' ? null : emptyRaidStats(),
     };
-    const factory = engineFactory(options.consensus);
+    const factory = engineFactory(options.consensus, options.paxosQuorums);
     const initialConfig: ConfigState = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
     const observer: NodeObserver = {
       onSoftState: (n, s) => this.checkers.onSoftState(n, s),
@@ -145,7 +155,12 @@ class Simulation {
       onLostAcknowledged: (n, what) => this.checkers.report('storage-durability', `${n.id}: ${what}`),
     };
     // Disk faults come from their own stream, so adding them left every other draw of a seed alone.
-    this.atlas = new FaultAtlas({ nodes: ids.length, random: new SeededRandom(BigInt(options.seed) ^ 0xd15c_a71a5n), intensity: params.storage.faultIntensity });
+    // With flexible quorums the atlas's f becomes: an intact copy of every decision survives on the
+    // phase-2 quorum that decided it, and undamaged members still form a phase-1 and a phase-2
+    // quorum (a member under repair neither promises nor accepts the slots it lost), so a leader can
+    // be elected and can decide the slots that repair the rest. For majorities this is f.
+    const faultyNodesMax = flexible === null ? undefined : Math.min(flexible.phase2 - 1, ids.length - flexible.phase1, ids.length - flexible.phase2);
+    this.atlas = new FaultAtlas({ nodes: ids.length, random: new SeededRandom(BigInt(options.seed) ^ 0xd15c_a71a5n), intensity: params.storage.faultIntensity, ...(faultyNodesMax === undefined ? {} : { faultyNodesMax }) });
     const nodeRandom = this.random.fork();
     for (const id of ids) {
       this.nodes.push(

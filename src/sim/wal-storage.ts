@@ -37,7 +37,7 @@ function walBug(bug: StoragePlantedBug): WalPlantedBug {
 }
 
 /** Storage errors that mean "the disk failed" (expected under disk faults), not "the code is wrong". */
-const DISK_FAILURE_CODES: ReadonlySet<string> = new Set(['wal-fatal', 'snapshot-io', 'snapshot-verify-failed', 'snapshot-corrupt-read']);
+const DISK_FAILURE_CODES: ReadonlySet<string> = new Set(['wal-fatal', 'snapshot-fatal', 'snapshot-io', 'snapshot-verify-failed', 'snapshot-corrupt-read']);
 
 /** True when a member stopped because its disk failed (expected under disk faults), not a bug. */
 export function isStorageFailure(e: unknown): boolean {

@@ -30,8 +30,16 @@ export type WalErrorCode =
   | 'data-dir-meta-corrupt'
   /** The data directory holds a log or snapshots but no meta file: not created by `bulwark`, or damaged. */
   | 'data-dir-meta-missing'
-  /** Writing or reading a snapshot failed; the store is unchanged (the file was never put in place). */
+  /**
+   * Writing or reading a snapshot failed before anything was promised (opening or writing the temp
+   * file, ENOSPC included); the store is unchanged (the file was never put in place). Not fatal.
+   */
   | 'snapshot-io'
+  /**
+   * An fsync, close, rename or directory fsync of a snapshot failed: the store's state on disk is
+   * unknown and the page cache may have dropped what it could not write. Stop; recover from disk.
+   */
+  | 'snapshot-fatal'
   /** A received chunk's data does not match its checksum, or lies outside the snapshot. */
   | 'snapshot-chunk-invalid'
   /** A received snapshot's size or checksum does not match its meta. */
@@ -43,7 +51,7 @@ export type WalErrorCode =
   /** A snapshot is larger than the bound. */
   | 'snapshot-too-large';
 
-const FATAL: ReadonlySet<WalErrorCode> = new Set(['wal-fatal']);
+const FATAL: ReadonlySet<WalErrorCode> = new Set(['wal-fatal', 'snapshot-fatal']);
 
 export class WalError extends BulwarkError<WalErrorCode> {
   /** The member must stop and recover from disk; the store refuses every further call. */

@@ -120,15 +120,24 @@ test('receiving: chunks in any order, resent and restarted, verified, then insta
   assert.deepEqual((await disk.list('snap')).filter((n) => n.startsWith('recv-')), []);
 });
 
-test('a failed write while saving is a typed error and leaves nothing behind', async () => {
+test('ENOSPC writing the temp file is a typed, non-fatal error and leaves nothing behind', async () => {
   const disk = newDisk();
   const { store } = await openSnapshotStore(disk);
-  disk.inject({ type: 'fail-next-sync', path: null });
+  disk.inject({ type: 'enospc-next-write', path: null });
   await assert.rejects(store.save({ index: logIndex(3), term: term(1), config }, [blob(100, 1)]), (e) => isWalError(e, 'snapshot-io') && !e.fatal);
   assert.equal(store.latest(), null);
   assert.deepEqual(await disk.list('snap'), []);
   const ok = await store.save({ index: logIndex(3), term: term(1), config }, [blob(100, 1)]);
   assert.equal(store.latest()!.index, ok.index);
+});
+
+test('a failed fsync while saving is fatal (fsyncgate), and the temp file is not put in place', async () => {
+  const disk = newDisk();
+  const { store } = await openSnapshotStore(disk);
+  disk.inject({ type: 'fail-next-sync', path: null });
+  await assert.rejects(store.save({ index: logIndex(3), term: term(1), config }, [blob(100, 1)]), (e) => isWalError(e, 'snapshot-fatal') && e.fatal);
+  assert.equal(store.latest(), null);
+  assert.deepEqual(await disk.list('snap'), []);
 });
 
 test('reading a snapshot from start to end checks it: a bit flipped on the way fails the last read', async () => {

@@ -274,6 +274,9 @@ export class FileSnapshotStore implements SnapshotStore {
       const name = snapshotFileName(meta);
       const tmp = joinPath(this.dir, `${name}.tmp`);
       let h: FileHandle | null = null;
+      // Failures before the first fsync leave nothing anyone relies on (ENOSPC on the temp file):
+      // the snapshot is not taken. From the fsync on, a failure is fatal (fsyncgate).
+      let durableStage = false;
       try {
         h = await this.disk.open(tmp, 'create');
         await h.truncate(0);
@@ -301,6 +304,7 @@ export class FileSnapshotStore implements SnapshotStore {
         await flush();
         const full: SnapshotMeta = { ...meta, sizeBytes: size, crc32c: crc };
         await h.write(size, encodeTrailer(full));
+        durableStage = true;
         await h.sync();
         await h.close();
         h = null;
@@ -313,6 +317,7 @@ export class FileSnapshotStore implements SnapshotStore {
         if (h !== null) await h.close().catch(() => {});
         await this.disk.unlink(tmp).catch(() => {});
         if (isWalError(e)) throw e;
+        if (durableStage) throw new WalError('snapshot-fatal', `snapshot at index ${meta.index}: fsync, rename or directory fsync failed: ${errorMessage(e)}`, { cause: e });
         throw new WalError('snapshot-io', `snapshot at index ${meta.index}: save failed, snapshot not taken: ${errorMessage(e)}`, { cause: e });
       }
     });

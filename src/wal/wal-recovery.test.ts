@@ -205,3 +205,22 @@ test('the repair point clears once the log reaches it again', async () => {
   await wal.close();
   assert.equal((await reopen(disk)).repairUntil, null);
 });
+
+test('a log with gaps (Multi-Paxos) stays under repair until every index up to the repair point is back', async () => {
+  const { disk, segments } = await buildLog(12);
+  disk.inject({ type: 'bit-rot', path: path(segments[0]!), offset: SEGMENT_HEADER_BYTES + 200, bit: 1 });
+  const { wal, recovered } = await openWal(disk, { segmentBytes: SEGMENT_BYTES });
+  const until = recovered.repairUntil!;
+  const hole = recovered.lastIndex + 1;
+  assert.ok(hole < until, `a hole below the repair point (${hole} < ${until})`);
+  // New slots past the repair point arrive first, and catch-up resends the old ones but one.
+  wal.append([entry(until + 1), entry(until + 2)], false);
+  for (let i = hole + 1; i <= until; i++) wal.append([entry(i)], false);
+  await wal.sync();
+  assert.equal(wal.pendingRepairUntil, until, `slot ${hole} is still missing`);
+  wal.append([entry(hole)], false);
+  await wal.sync();
+  assert.equal(wal.pendingRepairUntil, null, 'every slot is back');
+  await wal.close();
+  assert.equal((await reopen(disk)).repairUntil, null);
+});

@@ -533,8 +533,21 @@ export class Wal implements LogStore {
   // ---------------------------------------------------------------------------------------------
   // Writing batches
 
+  /**
+   * Whether the log again holds every index up to repairUntil. The last index alone says so for a
+   * Raft log, which has no gaps, but not for a Multi-Paxos log: a leader fills a repairing member's
+   * slots out of order (new slots arrive while catch-up still resends old ones).
+   */
+  private repairedFromPeers(): boolean {
+    const m = this.model;
+    if (m.compactedThrough >= this.repairUntil) return true;
+    if (m.lastIndex < this.repairUntil) return false;
+    for (let i = m.compactedThrough + 1; i <= this.repairUntil; i++) if (m.get(i) === undefined) return false;
+    return true;
+  }
+
   private commitState(hardState: Uint8Array | null): CommitState {
-    if (this.repairUntil !== 0 && (this.model.lastIndex >= this.repairUntil || this.model.compactedThrough >= this.repairUntil)) {
+    if (this.repairUntil !== 0 && this.repairedFromPeers()) {
       this.logger.info('log repaired from peers', { repairUntil: this.repairUntil, lastIndex: this.model.lastIndex });
       this.repairUntil = 0;
     }

@@ -24,6 +24,8 @@ export interface ShortCampaign {
   readonly target: 'bulwark' | 'etcd';
   /** Bulwark only: `--unsafe-planted-bug NAME` on every member. */
   readonly plantedBug?: string;
+  /** Bulwark only: the cluster's protocol (default raft). */
+  readonly consensus?: 'raft' | 'paxos';
   readonly workload: WorkloadName;
   readonly faults: readonly FaultKind[];
   readonly durationMs?: number;
@@ -38,7 +40,7 @@ export async function shortCampaign(c: ShortCampaign): Promise<{ result: Campaig
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-chaos-test-'));
   const log: string[] = [];
   const common = { size: 3, dir: join(dir, 'data'), network: c.network ?? 'proxy', seed: c.seed ?? 1, heartbeatMs: 50, electionMs: 500 };
-  const target: ProcessClusterTarget = c.target === 'etcd' ? new EtcdTarget(common) : new BulwarkTarget({ ...common, ...(c.plantedBug === undefined ? {} : { plantedBug: c.plantedBug }) });
+  const target: ProcessClusterTarget = c.target === 'etcd' ? new EtcdTarget(common) : new BulwarkTarget({ ...common, ...(c.consensus === undefined ? {} : { consensus: c.consensus }), ...(c.plantedBug === undefined ? {} : { plantedBug: c.plantedBug }) });
   try {
     const result = await runCampaign({
       target,

@@ -2,7 +2,8 @@
  * `bulwark snapshot save | status | restore` against real Bulwark members: a snapshot saved from
  * one cluster is restored offline into the data directories of a new three-member cluster, which
  * starts with the same keys, a new cluster id, its own members, and revisions bumped past the old
- * ones. Skipped until `bulwark serve` exists.
+ * ones. Once per consensus protocol (PROTOCOLS): a Paxos cluster saves and restores alike, the
+ * restored directories holding a Paxos hard state. Skipped until `bulwark serve` exists.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../../src/cli/commands.js';
 import { createClient, type BulwarkClient } from '../../src/client/index.js';
 import { localClusterOnFreePorts, type LocalCluster } from '../../src/server/local-cluster.js';
+import { PROTOCOLS, type Consensus } from '../cluster/harness.js';
 
 const BULWARK = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const skip = COMMANDS.some((c) => c.name === 'serve') ? false : '`bulwark serve` does not exist yet';
@@ -50,8 +52,8 @@ function onTerminal(args: readonly string[]): Promise<{ out: string; code: numbe
   });
 }
 
-async function cluster(dir: string, size: number): Promise<LocalCluster> {
-  const c = await localClusterOnFreePorts({ dir, size, extraArgs: ['--heartbeat-interval', '50', '--election-timeout', '500'] });
+async function cluster(dir: string, size: number, consensus: Consensus): Promise<LocalCluster> {
+  const c = await localClusterOnFreePorts({ dir, size, extraArgs: ['--consensus', consensus, '--heartbeat-interval', '50', '--election-timeout', '500'] });
   cleanups.push(() => c.killAll());
   return c;
 }
@@ -62,10 +64,10 @@ function client(endpoints: readonly string[]): BulwarkClient {
   return c;
 }
 
-test('a snapshot restores into a new cluster with the same data, new ids and bumped revisions', { skip, timeout: 120_000 }, async (ctx) => {
+for (const consensus of PROTOCOLS) test(`${consensus}: a snapshot restores into a new cluster with the same data, new ids and bumped revisions`, { skip, timeout: 120_000 }, async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-restore-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  const a = await cluster(join(dir, 'a'), 1);
+  const a = await cluster(join(dir, 'a'), 1, consensus);
   await a.startAll();
   await a.waitAllHealthy();
   const ca = client(a.endpoints());
@@ -86,10 +88,10 @@ test('a snapshot restores into a new cluster with the same data, new ids and bum
   // A member streams etcd's format: TOTAL KEYS counts every bucket's keys (21 records, meta, members, …).
   assert.ok(s.totalKey > 21, `total keys ${s.totalKey}`);
 
-  const b = await cluster(join(dir, 'b'), 3);
+  const b = await cluster(join(dir, 'b'), 3, consensus);
   for (const name of b.names) {
     const peer = b.argsFor(name)[b.argsFor(name).indexOf('--initial-advertise-peer-urls') + 1]!;
-    const r = await cli(['snapshot', 'restore', file, '--data-dir', b.dataDir(name), '--name', name, '--initial-cluster', b.initialCluster(), '--initial-cluster-token', 'bulwark-local', '--initial-advertise-peer-urls', peer, '--bump-revision', '100']);
+    const r = await cli(['snapshot', 'restore', file, '--data-dir', b.dataDir(name), '--name', name, '--initial-cluster', b.initialCluster(), '--initial-cluster-token', 'bulwark-local', '--initial-advertise-peer-urls', peer, '--bump-revision', '100', '--consensus', consensus]);
     assert.equal(r.code, 0, r.err);
   }
   // On a terminal (a pty from util-linux's script(1)) restore draws a progress bar on stderr, as save does.

@@ -1,19 +1,19 @@
 /**
  * The `etcd3` npm client (over @grpc/grpc-js) against a three-member Bulwark: KV, the txn
  * builder, watch (including resuming after the member it watches through restarts), leases with
- * keep-alive, locks and elections. One cluster for the file.
+ * keep-alive, locks and elections. One cluster per consensus protocol (PROTOCOLS).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
-import { startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
+import { PROTOCOLS, startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
 
-describe('the etcd3 npm client against Bulwark', () => {
+for (const consensus of PROTOCOLS) describe(`the etcd3 npm client against Bulwark (${consensus})`, () => {
   let t: TestCluster;
   let client: Etcd3;
 
   before(async () => {
-    t = await startCluster({ size: 3 });
+    t = await startCluster({ size: 3, consensus });
     client = new Etcd3({ hosts: t.cluster.endpoints().map((e) => `http://${e}`), dialTimeout: 5000 });
   });
 

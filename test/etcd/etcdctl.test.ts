@@ -4,6 +4,9 @@
  * timings and sizes are normalized (twin.ts). Both clusters start empty and get the same writes
  * in the same order, so revisions must match exactly.
  *
+ * Runs once per consensus protocol (PROTOCOLS: Raft and Multi-Paxos behind the same API), each
+ * time against a fresh reference etcd.
+ *
  * Skipped when etcdctl or etcd is not installed (apt-get install -y etcd-client etcd-server).
  */
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ETCD, ETCDCTL, etcdctl, normalize, normalizeLoose, sortedLines, startBulwark, startReferenceEtcd, type CtlResult, type Target } from './twin.js';
 import { freePorts } from '../../src/server/local-cluster.js';
+import { PROTOCOLS } from '../cluster/harness.js';
 
 const skip = ETCDCTL === undefined || ETCD === undefined ? 'etcdctl or etcd 3.4 not installed (apt-get install -y etcd-client etcd-server)' : false;
 
@@ -28,14 +32,14 @@ interface Step {
   readonly all?: boolean;
 }
 
-describe('etcdctl 3.4: Bulwark answers as etcd 3.4 does', { skip }, () => {
+for (const consensus of PROTOCOLS) describe(`etcdctl 3.4: Bulwark (${consensus}) answers as etcd 3.4 does`, { skip }, () => {
   let bw: Target;
   let ref: Target;
   const scratch = mkdtempSync(join(tmpdir(), 'bulwark-ctl-'));
   const leases = new Map<string, string>();
 
   before(async () => {
-    [bw, ref] = await Promise.all([startBulwark(), startReferenceEtcd()]);
+    [bw, ref] = await Promise.all([startBulwark(consensus), startReferenceEtcd()]);
   });
 
   after(async () => {

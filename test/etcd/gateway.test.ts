@@ -3,11 +3,14 @@
  * three-member Bulwark and a three-member etcd 3.4, same status and same JSON once ids and terms
  * are normalized. Both clusters start empty and get the same writes in the same order.
  *
+ * Runs once per consensus protocol (PROTOCOLS), each time against a fresh reference etcd.
+ *
  * Skipped when the etcd 3.4 server is not installed (apt-get install -y etcd-server).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ETCD, normalize, startBulwark, startReferenceEtcd, type Target } from './twin.js';
+import { PROTOCOLS } from '../cluster/harness.js';
 
 const skip = ETCD === undefined ? 'etcd 3.4 not installed (apt-get install -y etcd-server)' : false;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -44,12 +47,12 @@ function norm(s: string): string {
   return normalize(s.replace(/"(cluster_id|member_id|raft_term|ID|lease|leader|memberID)":"\d+"/g, '"$1":"N"').replace(/"key":"[A-Za-z0-9+/=]{20,}"/g, '"key":"K"'));
 }
 
-describe('JSON gateway: Bulwark answers as etcd 3.4 does', { skip }, () => {
+for (const consensus of PROTOCOLS) describe(`JSON gateway: Bulwark (${consensus}) answers as etcd 3.4 does`, { skip }, () => {
   let bw: Target;
   let ref: Target;
 
   before(async () => {
-    [bw, ref] = await Promise.all([startBulwark(), startReferenceEtcd()]);
+    [bw, ref] = await Promise.all([startBulwark(consensus), startReferenceEtcd()]);
   });
 
   after(async () => {

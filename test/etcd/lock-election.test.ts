@@ -1,7 +1,8 @@
 /**
  * The server-side v3lockpb.Lock and v3electionpb.Election services under contention, over gRPC on
  * a three-member cluster (requests spread over the members): waiting, fencing tokens, a waiter
- * that gives up, lease expiry releasing a lock, leadership handed over on resign, Observe.
+ * that gives up, lease expiry releasing a lock, leadership handed over on resign, Observe. Once
+ * per consensus protocol (PROTOCOLS).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,16 +10,16 @@ import { GrpcError, Status } from '../../src/api/grpc/index.js';
 import { KVService, LeaseService } from '../../src/api/proto/generated/etcdserverpb.js';
 import { ElectionService } from '../../src/api/proto/generated/v3electionpb.js';
 import { LockService } from '../../src/api/proto/generated/v3lockpb.js';
-import { startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
+import { PROTOCOLS, startCluster, waitFor, type TestCluster } from '../cluster/harness.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-describe('Lock and Election services under contention', () => {
+for (const consensus of PROTOCOLS) describe(`Lock and Election services under contention (${consensus})`, () => {
   let t: TestCluster;
 
   before(async () => {
-    t = await startCluster({ size: 3 });
+    t = await startCluster({ size: 3, consensus });
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../src/server/local-cluster.js';
-import { startCluster, type TestCluster } from '../cluster/harness.js';
+import { startCluster, type Consensus, type TestCluster } from '../cluster/harness.js';
 
 export const ETCDCTL = ['/usr/bin/etcdctl', '/usr/local/bin/etcdctl'].find((p) => existsSync(p));
 export const ETCD = ['/usr/bin/etcd', '/usr/local/bin/etcd'].find((p) => existsSync(p));
@@ -52,8 +52,8 @@ export function etcdctl(endpoints: readonly string[], args: readonly string[], o
   });
 }
 
-export async function startBulwark(): Promise<Target & { cluster: TestCluster }> {
-  const t = await startCluster({ size: 3 });
+export async function startBulwark(consensus: Consensus): Promise<Target & { cluster: TestCluster }> {
+  const t = await startCluster({ size: 3, consensus });
   return { name: 'bulwark', endpoints: t.cluster.endpoints(), dir: t.dir, cluster: t, close: () => t.close() };
 }
 

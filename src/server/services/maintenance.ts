@@ -52,7 +52,7 @@ export function registerMaintenance(server: GrpcServer, ctx: ServiceContext, adm
       raftIndex: st.commitIndex,
       raftTerm: st.term,
       raftAppliedIndex: st.appliedIndex,
-      errors: [...alarmStrings(kv.alarms), ...ctx.storageErrors()],
+      errors: [...alarmStrings(kv.alarms), ...m.storageDamageErrors(), ...ctx.storageErrors()],
       isLearner: m.isLearner,
       dbSizeQuota: kv.quotaBytes,
     };
