@@ -1,39 +1,52 @@
 /**
  * Cluster benchmark: a three-member Bulwark and a three-member etcd 3.4 on this machine, driven by
- * the same closed-loop load generator (our gRPC client), alternating system by system so both see
- * the same machine load. Prints one table side by side: puts at concurrency 1/16/64/256,
- * linearizable and serializable ranges at 1/64/256, an overload point (puts at 2048), throughput,
- * p50/p99, CPU microseconds per operation on each member (from /proc/PID/stat), RSS per member.
+ * one load generator (`bulwark bench`'s runner, src/bench/runner.ts, on our gRPC client) and
+ * started through one code path (the chaos tool's cluster targets, src/chaos/target-*.ts). Prints
+ * one table side by side: puts at concurrency 1/16/64/256, linearizable and serializable ranges at
+ * 1/64/256, overload points; throughput, p50/p99, CPU microseconds per operation on each member
+ * (from /proc/PID/stat, over the measured span only), RSS per member (start -> max for overload
+ * points) and the share of requests refused with "too many requests".
  *
  *   node dist/bench/cluster.js                                  both systems, one round
- *   node dist/bench/cluster.js --rounds 3 --duration 5          medians of three alternating rounds
+ *   node dist/bench/cluster.js --rounds 3 --duration 5          medians of three rounds
+ *   node dist/bench/cluster.js --order alternating              both clusters up, point by point A B
+ *   node dist/bench/cluster.js --settle 5                       5 s of unmeasured puts on each fresh cluster
  *   node dist/bench/cluster.js --systems bulwark --points put16,put64 --json
  *   node dist/bench/cluster.js --bulwark-args "--consensus paxos"
  *   node dist/bench/cluster.js --systems bulwark --node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"
- *   node dist/bench/cluster.js --hold bulwark                   start, print endpoints, wait for Ctrl-C
+ *   node dist/bench/cluster.js --hold bulwark                   start, print endpoints, wait for Ctrl-C/SIGTERM
  *   node dist/bench/cluster.js --endpoints h:p,h:p,h:p --pids 1,2,3 --points put64   load only
+ *
+ * Order: `sequential` (the default, issue 5's "one after the other") starts one system, runs all
+ * its points, stops it, then the other, in every round; `alternating` keeps both clusters up and
+ * runs each point on one system, then the other. Either way the systems share the machine's load
+ * drift round by round; alternating holds ratios better when the load moves fast, sequential
+ * keeps the idle cluster from taking CPU (heartbeats) from the measured one.
  *
  * Points: put1 put16 put64 put256 lin1 lin64 lin256 ser1 ser64 ser256 over2048 (default), and
  * over20k (more waiting writes than a member accepts: they must be refused, memory must stay flat).
- * etcd comes from Debian's etcd-server (/usr/bin/etcd, or --etcd PATH), started here on free ports
- * with the flags of /work/shared/bench/etcd-cluster.sh. Both clusters keep their data in a temporary
+ * etcd comes from Debian's etcd-server (/usr/bin/etcd, or --etcd PATH) with its default timing
+ * (100 ms heartbeat, 1 s election timeout), as Bulwark's. Both keep their data in a temporary
  * directory that is removed afterwards. Everything stops by itself: each point runs --duration
- * seconds after a --warmup, and every call has a deadline.
+ * seconds after a --warmup, every call has a deadline, and Ctrl-C stops the clusters.
  *
  * Figures on a shared 2-core machine are noisy: compare ratios within one run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GrpcChannel } from '../src/api/grpc/client.js';
-import { GrpcError } from '../src/api/grpc/errors.js';
-import { Status } from '../src/api/grpc/status.js';
-import * as pb from '../src/api/proto/generated/etcdserverpb.js';
-import { freePorts, localClusterOnFreePorts, type LocalCluster } from '../src/server/local-cluster.js';
+import { parseArgs } from 'node:util';
+import type { BenchOptions, BenchWorkload } from '../src/bench/bench-options.js';
+import { EtcdConnection, errorText } from '../src/bench/etcd-client.js';
+import { runBench, type BenchResult } from '../src/bench/runner.js';
+import type { ProcessClusterOptions, ProcessClusterTarget } from '../src/chaos/cluster-target.js';
+import { BulwarkTarget } from '../src/chaos/target-bulwark.js';
+import { ETCD_BIN_DEFAULT, EtcdTarget } from '../src/chaos/target-etcd.js';
+import { BENCH_CONCURRENCY_MAX, PROPOSALS_PENDING_MAX } from '../src/core/limits.js';
 
 type SystemName = 'bulwark' | 'etcd';
 type PointKind = 'put' | 'lin' | 'ser' | 'over';
+type Order = 'sequential' | 'alternating';
 
 interface PointSpec {
   readonly name: string;
@@ -59,8 +72,13 @@ interface PointResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly ok: number;
+  /** Failed requests by kind ("too-many-requests", "deadline", etcd's own words, ...). */
   readonly errors: Record<string, number>;
+  /** Share of the requests answered "too many requests": refused at once, as they should be under overload. */
+  readonly refusedShare: number;
   readonly members: MemberSample[];
+  /** The load generator's own CPU per operation (this process), to show it was not the bottleneck. */
+  readonly clientCpuUsPerOp: number;
   readonly loadAvg1: number;
 }
 
@@ -69,6 +87,8 @@ interface RunningSystem {
   readonly endpoints: string[];
   readonly pids: number[];
   readonly memberNames: string[];
+  /** Ranges read keys that must exist: written once, by the first read point after the start. */
+  preloaded: boolean;
   stop(): Promise<void>;
 }
 
@@ -92,19 +112,19 @@ const ALL_POINTS: PointSpec[] = [
 const DEFAULT_POINTS = ALL_POINTS.filter((p) => p.name !== 'over20k').map((p) => p.name);
 /** Streams per connection for overload points: below every HTTP/2 stream limit on either side. */
 const OVER_STREAMS_PER_CONNECTION = 512;
-
-const VALUE = new Uint8Array(256).fill(0x76);
-const KEY_SPACE = 100_000;
-const READ_KEY = new TextEncoder().encode('bench-read-key');
+/** Connections per member for the other points (as etcd's benchmark tool and `bulwark bench` default). */
+const CONNECTIONS_PER_MEMBER = 4;
+const VALUE_BYTES = 256;
+const KEY_BYTES = 16;
+/** Puts spread over this many keys; ranges read one of READ_KEYS keys written before the first read point. */
+const PUT_KEYS = 100_000;
+const READ_KEYS = 1000;
 const CALL_DEADLINE_MS = 10_000;
-const SAMPLES_MAX = 4_000_000;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
+const RSS_SAMPLE_MS = 250;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+if (Math.max(...ALL_POINTS.map((p) => p.concurrency)) > BENCH_CONCURRENCY_MAX) throw new Error('a point asks for more requests in flight than the runner allows');
+if (20_000 <= PROPOSALS_PENDING_MAX) throw new Error('over20k no longer exceeds the bound on waiting proposals');
 
 // ---------------------------------------------------------------------------------------------
 // Processes.
@@ -128,73 +148,33 @@ function rssMiB(pid: number): number {
   }
 }
 
-async function startBulwark(extra: string[], nodeArgs: string[]): Promise<RunningSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
-  const cluster: LocalCluster = await localClusterOnFreePorts({ dir, size: 3, extraArgs: extra, nodeArgs, token: 'bench' });
-  await cluster.startAll();
-  await cluster.waitAllHealthy(60_000);
-  const names = cluster.names;
-  return {
-    name: 'bulwark',
-    endpoints: names.map((n) => cluster.clientUrl(n).replace(/^http:\/\//, '')),
-    pids: names.map((n) => cluster.pid(n) ?? -1),
-    memberNames: names,
-    stop: async () => {
-      // A profiled member needs time to write its profile on exit; otherwise do not wait long.
-      await cluster.stopAll(nodeArgs.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--prof')) ? 30_000 : 3000);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+interface StartOptions {
+  readonly bulwarkArgs: string[];
+  readonly nodeArgs: string[];
+  readonly etcdBinary: string;
 }
 
-/**
- * Three etcd members on free ports (the fixed ports of the shared script may be taken by another
- * engineer's etcd), with the flags that script uses, data and logs in a temporary directory.
- */
-async function startEtcd(binary: string): Promise<RunningSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-bench-'));
-  const ports = await freePorts(6);
-  const names = ['m1', 'm2', 'm3'];
-  const peer = (i: number): string => `http://127.0.0.1:${ports[2 * i + 1]}`;
-  const client = (i: number): string => `http://127.0.0.1:${ports[2 * i]}`;
-  const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
-  const procs: ChildProcess[] = names.map((name, i) =>
-    spawn(binary, [
-      '--name', name,
-      '--data-dir', join(dir, `${name}.etcd`),
-      '--listen-client-urls', client(i),
-      '--advertise-client-urls', client(i),
-      '--listen-peer-urls', peer(i),
-      '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster', initial,
-      '--initial-cluster-token', `bench-${process.pid}`,
-      '--initial-cluster-state', 'new',
-      '--logger', 'zap',
-      '--log-outputs', 'stderr',
-    ], { stdio: ['ignore', 'ignore', openSync(join(dir, `${name}.log`), 'a')] }),
-  );
+/** Starts a three-member cluster of `system` through its chaos target (no network fabric between members). */
+async function start(system: SystemName, o: StartOptions): Promise<RunningSystem> {
+  const dir = mkdtempSync(join(tmpdir(), `${system}-bench-`));
+  // A profiled member needs time to write its profile on exit.
+  const profiled = o.nodeArgs.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--prof') || a.startsWith('--heap-prof'));
+  const common: ProcessClusterOptions = { size: 3, dir, network: 'none', seed: process.pid, heartbeatMs: 100, electionMs: 1000, stopGraceMs: profiled ? 30_000 : 3000 };
+  const target: ProcessClusterTarget =
+    system === 'bulwark' ? new BulwarkTarget({ ...common, extraArgs: ['--log-level', 'warn', ...o.bulwarkArgs], nodeArgs: o.nodeArgs }) : new EtcdTarget(common, o.etcdBinary);
   const stop = async (): Promise<void> => {
-    await Promise.all(procs.map((p) => new Promise<void>((resolveExit) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolveExit();
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      p.once('exit', () => {
-        clearTimeout(t);
-        resolveExit();
-      });
-      p.kill('SIGTERM');
-    })));
+    await target.stop();
     rmSync(dir, { recursive: true, force: true });
   };
-  const endpoints = names.map((_, i) => client(i).replace(/^http:\/\//, ''));
   try {
-    await leaderIndex(endpoints);
-    const dead = procs.findIndex((p) => p.exitCode !== null);
-    if (dead >= 0) throw new Error(`etcd ${names[dead]} exited; see ${join(dir, `${names[dead]}.log`)}`);
+    await target.start();
   } catch (e) {
     await stop();
     throw e;
   }
-  return { name: 'etcd', endpoints, pids: procs.map((p) => p.pid ?? -1), memberNames: names, stop };
+  const pidOf = new Map([...target.pids()].map(([pid, name]) => [name, pid]));
+  const names = [...target.members];
+  return { name: system, endpoints: names.map((n) => target.endpoint(n)), pids: names.map((n) => pidOf.get(n) ?? -1), memberNames: names, preloaded: false, stop };
 }
 
 /** The index of the leader in `endpoints`, asked of each member's Maintenance.Status. */
@@ -204,15 +184,15 @@ async function leaderIndex(endpoints: string[]): Promise<number> {
     const ids: bigint[] = [];
     let leader = 0n;
     for (const ep of endpoints) {
-      const ch = new GrpcChannel(ep);
+      const c = new EtcdConnection(ep);
       try {
-        const s = await ch.call(pb.MaintenanceService.Status, {}, { deadlineMs: 2000 });
+        const s = await c.status({ deadlineMs: 2000 });
         ids.push(s.header?.memberId ?? -1n);
         if (s.leader !== 0n) leader = s.leader;
       } catch {
         ids.push(-1n);
       } finally {
-        ch.close();
+        c.close();
       }
     }
     const i = ids.indexOf(leader);
@@ -227,103 +207,105 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---------------------------------------------------------------------------------------------
 // Load.
 
-function errorName(e: unknown): string {
-  if (e instanceof GrpcError) {
-    if (e.status === Status.RESOURCE_EXHAUSTED) return 'too-many-requests';
-    if (e.status === Status.DEADLINE_EXCEEDED) return 'deadline';
-    // etcd's UNAVAILABLE family says what happened in its message ("etcdserver: leader changed").
-    const m = /etcdserver: ([a-z ]+)/.exec(e.details);
-    return m === null ? `grpc-${e.status}(${e.details.slice(0, 40)})` : m[1]!.replace(/ /g, '-');
-  }
-  return 'other';
+/** A short name for a failed request, from the runner's error text. */
+function errorName(message: string): string {
+  if (/RESOURCE_EXHAUSTED|too many requests/i.test(message)) return 'too-many-requests';
+  if (/DEADLINE_EXCEEDED|deadline/i.test(message)) return 'deadline';
+  // etcd's UNAVAILABLE family says what happened in its message ("etcdserver: leader changed").
+  const m = /etcdserver: ([a-z ]+)/.exec(message);
+  return m === null ? message.slice(0, 40).replace(/\s+/g, '-') : m[1]!.trim().replace(/ /g, '-');
 }
 
-/** Connections for a point: puts go to the leader; reads spread over every member, leader first. */
-function connectionsFor(spec: PointSpec, endpoints: string[], leader: number): GrpcChannel[] {
-  const perTarget = Math.max(1, Math.min(spec.concurrency, 4));
-  if (spec.kind === 'over') return Array.from({ length: Math.ceil(spec.concurrency / OVER_STREAMS_PER_CONNECTION) }, () => new GrpcChannel(endpoints[leader]!));
-  if (spec.kind === 'put') return Array.from({ length: perTarget }, () => new GrpcChannel(endpoints[leader]!));
-  const order = [leader, ...endpoints.keys()].filter((v, i, a) => a.indexOf(v) === i);
-  const n = Math.min(spec.concurrency, order.length * perTarget);
-  return Array.from({ length: n }, (_, i) => new GrpcChannel(endpoints[order[i % order.length]!]!));
-}
-
-async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: number; warmupMs: number; round: number; errorBackoffMs: number }): Promise<PointResult> {
-  const leader = await leaderIndex(sys.endpoints);
-  const channels = connectionsFor(spec, sys.endpoints, leader);
-  const keyBuf = (i: number): Uint8Array => new TextEncoder().encode(`k${(i % KEY_SPACE).toString().padStart(7, '0')}`);
-  const serializable = spec.kind === 'ser';
-  const op = (ch: GrpcChannel, i: number): Promise<unknown> =>
-    spec.kind === 'put' || spec.kind === 'over'
-      ? ch.call(pb.KVService.Put, { key: keyBuf(i), value: VALUE }, { deadlineMs: CALL_DEADLINE_MS })
-      : ch.call(pb.KVService.Range, { key: READ_KEY, serializable }, { deadlineMs: CALL_DEADLINE_MS });
-  if (spec.kind === 'lin' || spec.kind === 'ser') await channels[0]!.call(pb.KVService.Put, { key: READ_KEY, value: VALUE });
-
-  const latencies = new Float64Array(SAMPLES_MAX);
-  let samples = 0;
-  let ok = 0;
-  const errors: Record<string, number> = {};
-  let measuring = false;
-  let stopping = false;
-  let seq = Math.floor(Math.random() * KEY_SPACE);
-  const rssMax = sys.pids.map(() => 0);
-  const rssStart = sys.pids.map(rssMiB);
-
-  const worker = async (w: number): Promise<void> => {
-    const ch = channels[w % channels.length]!;
-    while (!stopping) {
-      const t0 = performance.now();
-      try {
-        await op(ch, seq++);
-        if (measuring) {
-          ok++;
-          if (samples < SAMPLES_MAX) latencies[samples++] = performance.now() - t0;
-        }
-      } catch (e) {
-        if (measuring) errors[errorName(e)] = (errors[errorName(e)] ?? 0) + 1;
-        // An overloaded server answers at once: back off so the loop is not a spin.
-        await sleep(o.errorBackoffMs);
-      }
-    }
+/**
+ * The runner's options for a point. Puts go to the leader (as etcd's benchmark tool sends them
+ * with --endpoints set to the leader); reads spread over every member, leader first.
+ */
+function benchOptions(spec: PointSpec, sys: RunningSystem, leader: number, o: { durationMs: number; warmupMs: number; round: number; errorBackoffMs: number }): BenchOptions {
+  const toLeader = [sys.endpoints[leader]!];
+  const leaderFirst = [leader, ...sys.endpoints.keys()].filter((v, i, a) => a.indexOf(v) === i).map((i) => sys.endpoints[i]!);
+  const read = spec.kind === 'lin' || spec.kind === 'ser';
+  const workload: BenchWorkload = read ? { type: 'range', serializable: spec.kind === 'ser' } : { type: 'put' };
+  const endpoints = read ? leaderFirst : toLeader;
+  const connections =
+    spec.kind === 'over' ? Math.ceil(spec.concurrency / OVER_STREAMS_PER_CONNECTION) : Math.min(spec.concurrency, endpoints.length * CONNECTIONS_PER_MEMBER);
+  return {
+    endpoints,
+    workload,
+    concurrency: spec.concurrency,
+    connections,
+    durationMs: o.durationMs,
+    totalOps: null,
+    warmupMs: o.warmupMs,
+    keyBytes: KEY_BYTES,
+    valueBytes: VALUE_BYTES,
+    keyCount: read ? READ_KEYS : PUT_KEYS,
+    distribution: { type: 'uniform' },
+    requestTimeoutMs: CALL_DEADLINE_MS,
+    preload: read && !sys.preloaded,
+    keyPrefix: 'bench/',
+    seed: o.round,
+    errorBackoffMs: o.errorBackoffMs,
   };
-  const workers = Array.from({ length: spec.concurrency }, (_, w) => worker(w));
-  const rssTimer = setInterval(() => sys.pids.forEach((p, i) => (rssMax[i] = Math.max(rssMax[i]!, rssMiB(p)))), 250);
-  await sleep(o.warmupMs);
-  const cpu0 = sys.pids.map(cpuTicks);
-  const t0 = performance.now();
-  measuring = true;
-  await sleep(o.durationMs);
-  measuring = false;
-  const elapsedS = (performance.now() - t0) / 1000;
-  const cpu1 = sys.pids.map(cpuTicks);
-  const measuredOk = ok;
-  const rssEnd = sys.pids.map(rssMiB);
-  stopping = true;
-  await Promise.all(workers);
-  clearInterval(rssTimer);
-  for (const ch of channels) ch.close();
+}
 
-  const sorted = latencies.subarray(0, samples).sort();
-  const pct = (p: number): number => (samples === 0 ? NaN : sorted[Math.min(samples - 1, Math.floor(p * samples))]!);
+async function runPoint(sys: RunningSystem, spec: PointSpec, o: { durationMs: number; warmupMs: number; round: number; errorBackoffMs: number; signal: AbortSignal }): Promise<PointResult> {
+  const leader = await leaderIndex(sys.endpoints);
+  const options = benchOptions(spec, sys, leader, o);
+  const rssStart = sys.pids.map(rssMiB);
+  const rssMax = [...rssStart];
+  let cpu0 = sys.pids.map(() => NaN);
+  let cpu1 = sys.pids.map(() => NaN);
+  let rssEnd = sys.pids.map(() => NaN);
+  const rssTimer = setInterval(() => sys.pids.forEach((p, i) => (rssMax[i] = Math.max(rssMax[i]!, rssMiB(p)))), RSS_SAMPLE_MS);
+  let r: BenchResult;
+  try {
+    r = await runBench(options, {
+      signal: o.signal,
+      onMeasure: (event) => {
+        if (event === 'start') cpu0 = sys.pids.map(cpuTicks);
+        else {
+          cpu1 = sys.pids.map(cpuTicks);
+          rssEnd = sys.pids.map(rssMiB);
+        }
+      },
+    });
+  } finally {
+    clearInterval(rssTimer);
+  }
+  if (options.preload) sys.preloaded = true;
+  const errors: Record<string, number> = {};
+  for (const k of r.errorKinds) errors[errorName(k.message)] = (errors[errorName(k.message)] ?? 0) + k.count;
+  const named = r.errorKinds.reduce((n, k) => n + k.count, 0);
+  if (r.errors > named) errors['unnamed'] = r.errors - named;
+  const attempts = r.ops + r.errors;
   return {
     system: sys.name,
     point: spec.name,
     round: o.round,
-    opsPerSec: measuredOk / elapsedS,
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
-    ok: measuredOk,
+    opsPerSec: r.throughput,
+    p50Ms: r.ops === 0 ? NaN : r.latencyUs.p50 / 1000,
+    p99Ms: r.ops === 0 ? NaN : r.latencyUs.p99 / 1000,
+    ok: r.ops,
     errors,
+    refusedShare: attempts === 0 ? 0 : (errors['too-many-requests'] ?? 0) / attempts,
     loadAvg1: loadavg()[0]!,
+    clientCpuUsPerOp: r.cpu.perOpUs,
     members: sys.pids.map((p, i) => ({
       name: sys.memberNames[i]!,
       leader: i === leader,
-      cpuUsPerOp: measuredOk === 0 ? NaN : (((cpu1[i]! - cpu0[i]!) / CLK_TCK) * 1e6) / measuredOk,
+      cpuUsPerOp: r.ops === 0 ? NaN : (((cpu1[i]! - cpu0[i]!) / CLK_TCK) * 1e6) / r.ops,
       rssMiB: rssEnd[i]!,
       rssMaxMiB: rssMax[i]!,
       rssStartMiB: rssStart[i]!,
     })),
   };
+}
+
+/** Puts at concurrency 16 to the leader for `ms`, not measured: warms a fresh cluster's code paths. */
+async function settle(sys: RunningSystem, ms: number, signal: AbortSignal): Promise<void> {
+  const leader = await leaderIndex(sys.endpoints);
+  const spec = { name: 'settle', kind: 'put', concurrency: 16 } as const;
+  await runBench({ ...benchOptions(spec, sys, leader, { durationMs: ms, warmupMs: 0, round: 0, errorBackoffMs: 25 }), keyPrefix: 'settle/' }, { signal });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,35 +329,45 @@ function fmtMs(x: number): string {
 
 /** Leader first, then followers: "L/F/F". */
 function perMember(rs: PointResult[], pick: (m: MemberSample) => number, digits: number): string {
-  const cols = [0, 1, 2].map((slot) => median(rs.map((r) => {
-    const ordered = [...r.members].sort((a, b) => Number(b.leader) - Number(a.leader));
-    return ordered[slot] === undefined ? NaN : pick(ordered[slot]!);
-  })));
+  const cols = [0, 1, 2].map((slot) =>
+    median(
+      rs.map((r) => {
+        const ordered = [...r.members].sort((a, b) => Number(b.leader) - Number(a.leader));
+        return ordered[slot] === undefined ? NaN : pick(ordered[slot]!);
+      }),
+    ),
+  );
   return cols.map((c) => (Number.isNaN(c) ? '-' : c.toFixed(digits))).join('/');
 }
 
 function printTable(results: PointResult[], systems: SystemName[], points: PointSpec[]): void {
   const header = ['point', ...systems.flatMap((s) => [`${s} ops/s`, 'p50 ms', 'p99 ms', 'CPU µs/op L/F/F', 'RSS MiB L/F/F', 'errors'])];
+  if (systems.length === 2) header.push(`${systems[0]}/${systems[1]} ops`);
   const rows: string[][] = [header];
   for (const p of points) {
     const row = [p.name];
+    const rates: number[] = [];
     for (const s of systems) {
       const rs = results.filter((r) => r.system === s && r.point === p.name);
       if (rs.length === 0) {
         row.push('-', '-', '-', '-', '-', '-');
+        rates.push(NaN);
         continue;
       }
       const errs: Record<string, number> = {};
       for (const r of rs) for (const [k, v] of Object.entries(r.errors)) errs[k] = (errs[k] ?? 0) + v;
+      const refused = median(rs.map((r) => r.refusedShare));
+      rates.push(median(rs.map((r) => r.opsPerSec)));
       row.push(
-        fmtRate(median(rs.map((r) => r.opsPerSec))),
+        fmtRate(rates[rates.length - 1]!),
         fmtMs(median(rs.map((r) => r.p50Ms))),
         fmtMs(median(rs.map((r) => r.p99Ms))),
         perMember(rs, (m) => m.cpuUsPerOp, 0),
         p.kind === 'over' ? `${perMember(rs, (m) => m.rssStartMiB, 0)} -> max ${perMember(rs, (m) => m.rssMaxMiB, 0)}` : perMember(rs, (m) => m.rssMiB, 0),
-        Object.entries(errs).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
+        (Object.entries(errs).map(([k, v]) => `${k}:${v}`).join(' ') || '0') + (refused > 0 ? ` (refused ${(refused * 100).toFixed(0)}%)` : ''),
       );
     }
+    if (systems.length === 2) row.push(Number.isNaN(rates[0]! / rates[1]!) ? '-' : (rates[0]! / rates[1]!).toFixed(2));
     rows.push(row);
   }
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -385,81 +377,146 @@ function printTable(results: PointResult[], systems: SystemName[], points: Point
   for (const r of rows.slice(1)) console.log(line(r));
 }
 
-// ---------------------------------------------------------------------------------------------
-
-async function start(system: SystemName, o: { bulwarkArgs: string[]; nodeArgs: string[]; etcdBinary: string }): Promise<RunningSystem> {
-  return system === 'bulwark' ? startBulwark(o.bulwarkArgs, o.nodeArgs) : startEtcd(o.etcdBinary);
+function describe(r: PointResult): string {
+  const members = r.members.map((m) => `${m.leader ? 'L' : 'F'}${m.cpuUsPerOp.toFixed(0)}`).join(' ');
+  const rss = r.members.map((m) => `${m.rssStartMiB.toFixed(0)}->${m.rssMaxMiB.toFixed(0)}`).join('/');
+  return `${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${members} rss ${rss} MiB (start->max) errors ${JSON.stringify(r.errors)} client ${r.clientCpuUsPerOp.toFixed(0)} µs/op load ${r.loadAvg1.toFixed(1)}`;
 }
 
+// ---------------------------------------------------------------------------------------------
+
 async function main(): Promise<void> {
-  const rounds = Number(arg('rounds', '1'));
-  const durationMs = Number(arg('duration', '4')) * 1000;
-  const warmupMs = Number(arg('warmup', '1')) * 1000;
-  const systems = arg('systems', 'bulwark,etcd').split(',') as SystemName[];
-  const wanted = arg('points', DEFAULT_POINTS.join(',')).split(',');
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '4' },
+      warmup: { type: 'string', default: '1' },
+      // Unmeasured puts on a fresh cluster before its first point (V8 compiles hot code only after
+      // it ran a while; etcd's Go code needs no warming).
+      settle: { type: 'string', default: '0' },
+      systems: { type: 'string', default: 'bulwark,etcd' },
+      points: { type: 'string', default: DEFAULT_POINTS.join(',') },
+      order: { type: 'string', default: 'sequential' },
+      'bulwark-args': { type: 'string', default: '' },
+      'node-args': { type: 'string', default: '' },
+      etcd: { type: 'string', default: ETCD_BIN_DEFAULT },
+      // What a client waits after an error before its next call (etcd's clientv3 backs off 25 ms+).
+      'error-backoff-ms': { type: 'string', default: '25' },
+      hold: { type: 'string', default: '' },
+      endpoints: { type: 'string', default: '' },
+      pids: { type: 'string', default: '' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const durationMs = Number(values.duration) * 1000;
+  const warmupMs = Number(values.warmup) * 1000;
+  const systems = values.systems!.split(',') as SystemName[];
+  const wanted = values.points!.split(',');
   const points = ALL_POINTS.filter((p) => wanted.includes(p.name));
-  const bulwarkArgs = arg('bulwark-args', '').split(' ').filter((s) => s !== '');
-  const nodeArgs = arg('node-args', '').split(' ').filter((s) => s !== '');
-  const etcdBinary = arg('etcd', '/usr/bin/etcd');
-  const json = flag('json');
-  // What a client waits after an error before its next call (etcd's clientv3 backs off 25 ms+).
-  const errorBackoffMs = Number(arg('error-backoff-ms', '25'));
-  const hold = arg('hold', '');
-  if (systems.includes('etcd') && !existsSync(etcdBinary)) {
-    throw new Error(`no etcd at ${etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
-  }
-
-  const endpoints = arg('endpoints', '');
-  if (endpoints !== '') {
-    // Load only, against members already running (CPU figures need --pids in the same order).
-    const pids = arg('pids', '').split(',').filter((x) => x !== '').map(Number);
-    const eps = endpoints.split(',');
-    const sys: RunningSystem = { name: 'bulwark', endpoints: eps, pids, memberNames: eps, stop: async () => {} };
-    for (const p of points) {
-      const r = await runPoint(sys, p, { durationMs, warmupMs, round: 1, errorBackoffMs });
-      console.log(`${p.name}: ${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${r.members.map((m) => m.cpuUsPerOp.toFixed(0)).join('/')} errors ${JSON.stringify(r.errors)}`);
-    }
-    return;
-  }
-  if (hold !== '') {
-    const sys = await start(hold as SystemName, { bulwarkArgs, nodeArgs, etcdBinary });
-    console.log(`${hold} running: ${sys.endpoints.join(',')} pids ${sys.pids.join(',')}; Ctrl-C stops it`);
-    await new Promise<void>((r) => process.once('SIGINT', () => r()));
-    await sys.stop();
-    return;
-  }
-
-  const log = (s: string): void => {
-    if (!json) process.stderr.write(`${s}\n`);
+  const order = values.order as Order;
+  const startOptions: StartOptions = {
+    bulwarkArgs: values['bulwark-args']!.split(' ').filter((s) => s !== ''),
+    nodeArgs: values['node-args']!.split(' ').filter((s) => s !== ''),
+    etcdBinary: values.etcd!,
   };
-  log(`cluster bench: ${systems.join(' vs ')}, ${rounds} round(s), ${durationMs / 1000} s per point after ${warmupMs / 1000} s warmup; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  const results: PointResult[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    for (const system of systems) {
-      const sys = await start(system, { bulwarkArgs, nodeArgs, etcdBinary });
-      try {
-        for (const p of points) {
-          const r = await runPoint(sys, p, { durationMs, warmupMs, round, errorBackoffMs });
-          results.push(r);
-          log(`  round ${round} ${system} ${p.name}: ${fmtRate(r.opsPerSec)}/s p50 ${fmtMs(r.p50Ms)} ms p99 ${fmtMs(r.p99Ms)} ms cpu µs/op ${r.members.map((m) => `${m.leader ? 'L' : 'F'}${m.cpuUsPerOp.toFixed(0)}`).join(' ')} rss ${r.members.map((m) => `${m.rssStartMiB.toFixed(0)}->${m.rssMaxMiB.toFixed(0)}`).join('/')} MiB (start->max) errors ${JSON.stringify(r.errors)} load ${r.loadAvg1.toFixed(1)}`);
+  const errorBackoffMs = Number(values['error-backoff-ms']);
+  const settleMs = Number(values.settle) * 1000;
+  const json = values.json === true;
+  const unknown = wanted.filter((w) => !ALL_POINTS.some((p) => p.name === w));
+  if (unknown.length > 0) throw new Error(`unknown points ${unknown.join(', ')}; known: ${ALL_POINTS.map((p) => p.name).join(' ')}`);
+  if (systems.some((s) => s !== 'bulwark' && s !== 'etcd')) throw new Error(`--systems takes bulwark and etcd, not ${values.systems}`);
+  if (order !== 'sequential' && order !== 'alternating') throw new Error(`--order is sequential or alternating, not ${order}`);
+  if (!(rounds >= 1 && durationMs > 0 && warmupMs >= 0 && settleMs >= 0 && errorBackoffMs >= 0)) throw new Error('--rounds, --duration, --warmup, --settle and --error-backoff-ms must be positive numbers');
+  if (systems.includes('etcd') && !EtcdTarget.available(startOptions.etcdBinary)) {
+    throw new Error(`no etcd at ${startOptions.etcdBinary}: apt-get install etcd-server (or pass --etcd PATH, or --systems bulwark)`);
+  }
+
+  // Ctrl-C (or SIGTERM) ends the point being measured; every cluster started is stopped and its
+  // directory removed on the way out. A second signal must not kill the process mid-cleanup.
+  const abort = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => abort.abort());
+  const running = new Set<RunningSystem>();
+  const up = async (s: SystemName): Promise<RunningSystem> => {
+    const sys = await start(s, startOptions);
+    running.add(sys);
+    if (settleMs > 0) await settle(sys, settleMs, abort.signal);
+    return sys;
+  };
+  const down = async (sys: RunningSystem): Promise<void> => {
+    running.delete(sys);
+    await sys.stop();
+  };
+  const point = (sys: RunningSystem, p: PointSpec, round: number): Promise<PointResult> => runPoint(sys, p, { durationMs, warmupMs, round, errorBackoffMs, signal: abort.signal });
+
+  try {
+    if (values.endpoints !== '') {
+      // Load only, against members already running (CPU figures need --pids in the same order).
+      const eps = values.endpoints!.split(',');
+      const pids = values.pids!.split(',').filter((x) => x !== '').map(Number);
+      const sys: RunningSystem = { name: 'bulwark', endpoints: eps, pids, memberNames: eps, preloaded: false, stop: async () => {} };
+      for (const p of points) {
+        if (abort.signal.aborted) break;
+        const r = await point(sys, p, 1);
+        console.log(json ? JSON.stringify(r) : `${p.name}: ${describe(r)}`);
+      }
+      return;
+    }
+    if (values.hold !== '') {
+      const sys = await up(values.hold as SystemName);
+      console.log(`${values.hold} running: ${sys.endpoints.join(',')} pids ${sys.pids.join(',')}; Ctrl-C stops it`);
+      await new Promise<void>((r) => abort.signal.addEventListener('abort', () => r(), { once: true }));
+      return;
+    }
+
+    const log = (s: string): void => {
+      if (!json) process.stderr.write(`${s}\n`);
+    };
+    const loadAtStart = loadavg();
+    log(`cluster bench: ${systems.join(' vs ')}, ${order}, ${rounds} round(s), ${durationMs / 1000} s per point after ${warmupMs / 1000} s warmup; ${cpus().length} cores, load average ${loadAtStart.map((x) => x.toFixed(1)).join(' ')}`);
+    const results: PointResult[] = [];
+    const record = (r: PointResult): void => {
+      results.push(r);
+      log(`  round ${r.round} ${r.system} ${r.point}: ${describe(r)}`);
+    };
+    for (let round = 1; round <= rounds && !abort.signal.aborted; round++) {
+      if (order === 'sequential') {
+        for (const system of systems) {
+          const sys = await up(system);
+          try {
+            for (const p of points) if (!abort.signal.aborted) record(await point(sys, p, round));
+          } finally {
+            await down(sys);
+          }
         }
-      } finally {
-        await sys.stop();
+      } else {
+        const all: RunningSystem[] = [];
+        try {
+          for (const system of systems) all.push(await up(system));
+          // Who goes first changes every round, so neither system always follows the other's load.
+          const turn = round % 2 === 1 ? all : [...all].reverse();
+          for (const p of points) for (const sys of turn) if (!abort.signal.aborted) record(await point(sys, p, round));
+        } finally {
+          for (const sys of all) await down(sys);
+        }
       }
     }
+    const loads = results.map((r) => r.loadAvg1);
+    if (json) {
+      console.log(JSON.stringify({ order, rounds, durationMs, warmupMs, loadAvgAtStart: loadAtStart, loadAvg1Range: [Math.min(...loads), Math.max(...loads)], results }, null, 2));
+      return;
+    }
+    console.log(`\n${order}, medians of ${rounds} round(s); 1-minute load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} during the points; CPU and RSS listed leader first`);
+    printTable(results, systems, points);
+  } finally {
+    for (const sys of [...running]) await down(sys);
   }
-  if (json) {
-    console.log(JSON.stringify({ loadAvg: loadavg(), rounds, durationMs, results }, null, 2));
-    return;
-  }
-  console.log(`\nmedians of ${rounds} round(s); load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}; CPU and RSS listed leader first`);
-  printTable(results, systems, points);
 }
 
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    console.error(e);
+    console.error(errorText(e));
     process.exit(1);
   },
 );

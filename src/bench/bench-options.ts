@@ -49,6 +49,8 @@ export interface BenchOptions {
   readonly preload: boolean;
   readonly keyPrefix: string;
   readonly seed: number;
+  /** What a worker waits after a failed request before its next (BENCH_ERROR_BACKOFF_MS by default). */
+  readonly errorBackoffMs?: number;
 }
 
 export const BENCH_DEFAULTS = {

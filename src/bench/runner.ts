@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClientDuplex } from '../api/grpc/index.js';
 import type { LeaseKeepAliveRequestInit, LeaseKeepAliveResponse, WatchRequestInit, WatchResponse } from '../api/proto/generated/etcdserverpb.js';
 import { assertNever } from '../core/assert.js';
-import { BENCH_ERROR_KINDS_MAX, BENCH_PRELOAD_CONCURRENCY, BENCH_PROGRESS_INTERVAL_MS, BENCH_WATCH_DRAIN_MS_MAX } from '../core/limits.js';
+import { BENCH_ERROR_BACKOFF_MS, BENCH_ERROR_KINDS_MAX, BENCH_PRELOAD_CONCURRENCY, BENCH_PROGRESS_INTERVAL_MS, BENCH_WATCH_DRAIN_MS_MAX } from '../core/limits.js';
 import { SeededRandom } from '../env/random.js';
 import { validateBenchOptions, workloadName, type BenchOptions, type BenchWorkload } from './bench-options.js';
 import { BenchError } from './errors.js';
@@ -62,6 +62,11 @@ export interface RunHooks {
   readonly onProgress?: (p: BenchProgress) => void;
   /** Stops the run early (Ctrl-C): the result covers what was measured. */
   readonly signal?: AbortSignal;
+  /**
+   * The measurement begins (after the warm-up) and ends (its wall time is taken), so a caller can
+   * read server-side figures (CPU time, memory) over exactly the measured span.
+   */
+  readonly onMeasure?: (event: 'start' | 'end') => void;
 }
 
 interface Tally {
@@ -258,8 +263,8 @@ async function runClosedLoop(o: BenchOptions, conns: readonly EtcdConnection[], 
         }
       } catch (e) {
         if (counted) noteError(tally, e);
-        // A worker whose connection is gone must not spin: back off a little.
-        await new Promise((r) => setTimeout(r, 10));
+        // A worker whose connection is gone, or whose server refuses at once, must not spin.
+        await new Promise((r) => setTimeout(r, o.errorBackoffMs ?? BENCH_ERROR_BACKOFF_MS));
       }
     }
   };
@@ -288,6 +293,7 @@ function phaseClock(o: BenchOptions, tally: Tally, hooks: RunHooks) {
     tally.measuring = true;
     measureStart = performance.now();
     cpuStart = process.cpuUsage();
+    hooks.onMeasure?.('start');
     if (o.durationMs !== null) endTimer = setTimeout(() => (stopped = true), o.durationMs);
   };
   const onAbort = (): void => {
@@ -329,7 +335,9 @@ function phaseClock(o: BenchOptions, tally: Tally, hooks: RunHooks) {
       hooks.signal?.removeEventListener('abort', onAbort);
       if (!tally.measuring) return { wallMs: 0, cpu: { user: 0, system: 0 } };
       tally.measuring = false;
-      return { wallMs: performance.now() - measureStart, cpu: process.cpuUsage(cpuStart) };
+      const end = { wallMs: performance.now() - measureStart, cpu: process.cpuUsage(cpuStart) };
+      hooks.onMeasure?.('end');
+      return end;
     },
   };
 }
@@ -435,7 +443,7 @@ async function runWatch(o: BenchOptions, conns: readonly EtcdConnection[], watch
         }
       } catch (e) {
         if (counted) noteError(puts, e);
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, o.errorBackoffMs ?? BENCH_ERROR_BACKOFF_MS));
       }
     }
   };

@@ -54,6 +54,8 @@ export interface ProcessClusterOptions {
   readonly electionMs: number;
   /** Extra flags for every member. */
   readonly extraArgs?: readonly string[];
+  /** How long stop() waits after SIGTERM before SIGKILL (CHAOS_STOP_GRACE_MS by default). */
+  readonly stopGraceMs?: number;
   /** Called when a member exits without being asked to. */
   readonly onUnexpectedExit?: (member: string, code: number | null, signal: string | null) => void;
 }
@@ -187,7 +189,7 @@ export abstract class ProcessClusterTarget implements ClusterTarget {
 
   async stop(): Promise<void> {
     if (!this.started) return;
-    await Promise.all([...this.procs.values()].map((p) => p.stop(CHAOS_STOP_GRACE_MS)));
+    await Promise.all([...this.procs.values()].map((p) => p.stop(this.o.stopGraceMs ?? CHAOS_STOP_GRACE_MS)));
     await this.fabric?.teardown();
     this.netns = null;
     this.started = false;

@@ -18,6 +18,8 @@ export interface BulwarkTargetOptions extends ProcessClusterOptions {
   /** Started with `--unsafe-planted-bug NAME` (on `plantedBugMembers`, all by default). */
   readonly plantedBug?: string;
   readonly plantedBugMembers?: readonly string[];
+  /** Flags for node itself, before the script (the cluster benchmark's `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Whether this build has `bulwark serve` (the server lands separately from the tools). */
@@ -64,7 +66,7 @@ export class BulwarkTarget extends ProcessClusterTarget {
     }
     return {
       command: process.execPath,
-      args: [BULWARK_MAIN, ...args],
+      args: [...(this.b.nodeArgs ?? []), BULWARK_MAIN, ...args],
       ...(o.env === undefined ? {} : { env: o.env }),
       netns: a.netns,
       logFile: this.logFile(a.name),

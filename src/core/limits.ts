@@ -430,7 +430,7 @@ assert(SIM_SNAPSHOT_PIECE_BYTES <= SNAPSHOT_CHUNK_BYTES, 'a snapshot piece fits 
 // Benchmark tool (src/bench, `bulwark bench`).
 
 /** Requests in flight at once, and connections they share. */
-export const BENCH_CONCURRENCY_MAX = 16_384;
+export const BENCH_CONCURRENCY_MAX = 32_768;
 export const BENCH_CONNECTIONS_MAX = 1024;
 /** Watch streams of the watch fan-out workload. */
 export const BENCH_WATCHERS_MAX = 10_000;
@@ -443,6 +443,8 @@ export const BENCH_PRELOAD_CONCURRENCY = 64;
 export const BENCH_ERROR_KINDS_MAX = 16;
 /** How often the progress bar is redrawn. */
 export const BENCH_PROGRESS_INTERVAL_MS = 250;
+/** A worker's pause after a failed request, so a refusing server is not met with a spin. */
+export const BENCH_ERROR_BACKOFF_MS = 10;
 /** After the last put of a watch run, how long to wait for events still on their way. */
 export const BENCH_WATCH_DRAIN_MS_MAX = 5000;
 /** Rounds of `--compare` (A B A B ...). */
@@ -598,7 +600,7 @@ assert(INFLIGHT_MESSAGES_MAX >= 1 && ENTRIES_PER_MESSAGE_MAX >= 1, 'replication 
  * Client writes waiting for their entry to be applied on one member; beyond it: "too many requests".
  * It also bounds how much one Ready carries: with 16k a flooded leader spent over an election
  * timeout on one Ready, lost leadership, and every admitted write failed (docs/benchmarks.md,
- * "Cluster: Bulwark vs etcd", overload). A few thousand keeps the pipeline full at any load we
+ * "Cluster: Bulwark vs etcd", "Overload"). A few thousand keeps the pipeline full at any load we
  * can serve (throughput x latency is a few hundred).
  */
 export const PROPOSALS_PENDING_MAX = 4 * 1024;

@@ -77,6 +77,16 @@ test('a run can be bounded by a number of operations', { skip: etcdMissing, time
   assert.equal(r.ops, 300);
 });
 
+test('onMeasure brackets exactly the measured span: start after the warm-up, end before the result', { skip: etcdMissing, timeout: 60_000 }, async () => {
+  const events: { event: string; at: number }[] = [];
+  const t0 = performance.now();
+  const r = await runBench(options({ warmupMs: 300, durationMs: 500 }), { onMeasure: (event) => events.push({ event, at: performance.now() - t0 }) });
+  assert.deepEqual(events.map((e) => e.event), ['start', 'end']);
+  assert.ok(events[0]!.at >= 250, `measurement began after the warm-up (${events[0]!.at} ms)`);
+  assert.ok(events[1]!.at - events[0]!.at >= r.durationMs - 50, 'the span covers the measured wall time');
+  assert.ok(r.ops > 0);
+});
+
 test('watch fan-out: every put reaches every watcher, with delivery latency', { skip: etcdMissing, timeout: 60_000 }, async () => {
   const r = await runBench(options({ workload: { type: 'watch', watchers: 6 }, concurrency: 2, connections: 3 }));
   assert.ok(r.watch !== undefined && r.watch.puts > 10);
