@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chooseRaid, readUpRecord } from './cmd-up.js';
+import { choosePaxosQuorums, chooseRaid, readUpRecord } from './cmd-up.js';
 import { UsageError } from './command.js';
 
 function withDir(fn: (dir: string) => void): void {
@@ -69,5 +69,27 @@ test('up.json is read defensively', () => {
     assert.deepEqual(readUpRecord(dir), { consensus: 'paxos', raid: { level: 1, disks: 2 } });
     writeFileSync(join(dir, 'up.json'), '{"consensus":"raft","raid":null}');
     assert.deepEqual(readUpRecord(dir), { consensus: 'raft', raid: null });
+  });
+});
+
+test('Flexible Paxos quorum sizes: a new paxos cluster takes the flags, a resumed one keeps its record', () => {
+  withDir((dir) => {
+    const flags = (phase1?: string, phase2?: string): { phase1: string | undefined; phase2: string | undefined } => ({ phase1, phase2 });
+    assert.deepEqual(choosePaxosQuorums(dir, null, 'paxos', 5, flags()), { phase1: 0, phase2: 0 });
+    assert.deepEqual(choosePaxosQuorums(dir, null, 'paxos', 5, flags('4', '2')), { phase1: 4, phase2: 2 });
+    assert.deepEqual(choosePaxosQuorums(dir, null, 'paxos', 5, flags(undefined, '2')), { phase1: 0, phase2: 2 });
+    assert.throws(() => choosePaxosQuorums(dir, null, 'paxos', 5, flags('2', '3')), /do not intersect for 5 members/);
+    assert.throws(() => choosePaxosQuorums(dir, null, 'paxos', 3, flags('4')), /between 0 \(a majority\) and the 3 members, got 4/);
+    assert.throws(() => choosePaxosQuorums(dir, null, 'raft', 3, flags('2', '2')), /paxos cluster only/);
+    assert.deepEqual(choosePaxosQuorums(dir, null, 'raft', 3, flags()), { phase1: 0, phase2: 0 });
+    const rec = { consensus: 'paxos' as const, paxosQuorums: { phase1: 4, phase2: 2 } };
+    assert.deepEqual(choosePaxosQuorums(dir, rec, 'paxos', 5, flags()), { phase1: 4, phase2: 2 });
+    assert.deepEqual(choosePaxosQuorums(dir, rec, 'paxos', 5, flags('4', '2')), { phase1: 4, phase2: 2 });
+    assert.throws(() => choosePaxosQuorums(dir, rec, 'paxos', 5, flags(undefined, '3')), /was created with --paxos-phase1-quorum 4 --paxos-phase2-quorum 2/);
+    // Recorded in up.json and read back; a malformed record reads as absent (the flags are trusted).
+    writeFileSync(join(dir, 'up.json'), JSON.stringify({ consensus: 'paxos', raid: null, paxosQuorums: { phase1: 4, phase2: 2 } }));
+    assert.deepEqual(readUpRecord(dir).paxosQuorums, { phase1: 4, phase2: 2 });
+    writeFileSync(join(dir, 'up.json'), JSON.stringify({ consensus: 'paxos', raid: null, paxosQuorums: { phase1: 'x' } }));
+    assert.equal(readUpRecord(dir).paxosQuorums, undefined);
   });
 });

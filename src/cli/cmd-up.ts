@@ -16,6 +16,9 @@ Flags:
   --data-dir <dir>     where the members keep their data (default ./.bulwark)
   --members <n>        number of members, 1 to 7 (default 3)
   --consensus <p>      raft or paxos, for a new cluster (default raft); a resumed cluster keeps its own
+  --paxos-phase1-quorum <n>, --paxos-phase2-quorum <n>
+                       Flexible Paxos quorum sizes for a new paxos cluster (see bulwark serve; 0 or
+                       absent: a majority); a resumed cluster keeps the sizes it was created with
   --raid <level>       keep each member's data on a RAID volume: 1 or 5, for a new cluster; a resumed
                        cluster keeps the storage it was created with (recorded in <data-dir>/up.json)
   --disks <n>          directories per member's RAID volume (default 3 for --raid 5, 2 for --raid 1)
@@ -37,6 +40,8 @@ export const upCommand: Command = {
         'data-dir': { type: 'string', default: '.bulwark' },
         members: { type: 'string', default: '3' },
         consensus: { type: 'string' },
+        'paxos-phase1-quorum': { type: 'string' },
+        'paxos-phase2-quorum': { type: 'string' },
         raid: { type: 'string' },
         disks: { type: 'string' },
         'base-port': { type: 'string', default: '2379' },
@@ -59,25 +64,31 @@ export const upCommand: Command = {
     const resuming = existsSync(resolve(dir, 'm1'));
     const record = resuming ? readUpRecord(dir) : null;
     const consensus = chooseConsensus(dir, record, values.consensus);
+    const quorums = choosePaxosQuorums(dir, record, consensus, n, { phase1: values['paxos-phase1-quorum'], phase2: values['paxos-phase2-quorum'] });
     const raid = chooseRaid(dir, resuming, record, { level: values.raid, disks: values.disks });
+    const quorumArgs = [
+      ...(quorums.phase1 > 0 ? ['--paxos-phase1-quorum', String(quorums.phase1)] : []),
+      ...(quorums.phase2 > 0 ? ['--paxos-phase2-quorum', String(quorums.phase2)] : []),
+    ];
     let stopping = false;
     const cluster = new LocalCluster({
       dir,
       members,
       token: 'bulwark-up',
-      extraArgs: ['--consensus', consensus, ...extra],
+      extraArgs: ['--consensus', consensus, ...quorumArgs, ...extra],
       output: values.verbose ? 'inherit' : 'files',
       ...(raid === undefined ? {} : { raid }),
       onExit: (name, code, signal) => {
         if (!stopping) process.stderr.write(`member ${name} exited (${signal ?? `code ${code}`}); see ${cluster.logFile(name)}\n`);
       },
     });
-    const on = raid === undefined ? '' : `, each member on RAID-${raid.level} over ${raid.disks} disks`;
+    const q = quorumArgs.length === 0 ? '' : `, quorums phase 1 ${quorums.phase1 || 'majority'} / phase 2 ${quorums.phase2 || 'majority'}`;
+    const on = `${q}${raid === undefined ? '' : `, each member on RAID-${raid.level} over ${raid.disks} disks`}`;
     process.stdout.write(`${resuming ? 'Resuming' : 'Starting'} a ${n}-member Bulwark cluster (${consensus}${on}) in ${dir}\n`);
-    if (!resuming || record?.raid === undefined) {
+    if (!resuming || record?.raid === undefined || (consensus === 'paxos' && record?.paxosQuorums === undefined)) {
       // A cluster from an older `bulwark up` gets the full record now, so its next resume is checked.
       mkdirSync(dir, { recursive: true });
-      const rec: UpRecord = { consensus, raid: raid ?? null };
+      const rec: UpRecord = { consensus, raid: raid ?? null, ...(consensus === 'paxos' ? { paxosQuorums: quorums } : {}) };
       writeFileSync(resolve(dir, UP_FILE), `${JSON.stringify(rec)}\n`);
     }
     await cluster.startAll();
@@ -143,6 +154,13 @@ export interface RaidSettings {
 export interface UpRecord {
   readonly consensus?: 'raft' | 'paxos';
   readonly raid?: RaidSettings | null;
+  /** Flexible Paxos sizes a paxos cluster was created with (0: the default rule). */
+  readonly paxosQuorums?: PaxosQuorumSettings;
+}
+
+export interface PaxosQuorumSettings {
+  readonly phase1: number;
+  readonly phase2: number;
 }
 
 /** The record of a resumed cluster; an unreadable or foreign file reads as an empty record. */
@@ -154,7 +172,7 @@ export function readUpRecord(dir: string): UpRecord {
     return {}; // created by an older `bulwark up`: trust the flags
   }
   if (typeof raw !== 'object' || raw === null) return {};
-  const o = raw as { consensus?: unknown; raid?: unknown };
+  const o = raw as { consensus?: unknown; raid?: unknown; paxosQuorums?: unknown };
   const consensus = o.consensus === 'raft' || o.consensus === 'paxos' ? o.consensus : undefined;
   let raid: RaidSettings | null | undefined;
   if (o.raid === null) raid = null;
@@ -162,7 +180,53 @@ export function readUpRecord(dir: string): UpRecord {
     const r = o.raid as { level?: unknown; disks?: unknown };
     if ((r.level === 1 || r.level === 5) && typeof r.disks === 'number' && Number.isInteger(r.disks)) raid = { level: r.level, disks: r.disks };
   }
-  return { ...(consensus === undefined ? {} : { consensus }), ...(raid === undefined ? {} : { raid }) };
+  let paxosQuorums: PaxosQuorumSettings | undefined;
+  if (typeof o.paxosQuorums === 'object' && o.paxosQuorums !== null) {
+    const q = o.paxosQuorums as { phase1?: unknown; phase2?: unknown };
+    const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+    if (ok(q.phase1) && ok(q.phase2)) paxosQuorums = { phase1: q.phase1, phase2: q.phase2 };
+  }
+  return { ...(consensus === undefined ? {} : { consensus }), ...(raid === undefined ? {} : { raid }), ...(paxosQuorums === undefined ? {} : { paxosQuorums }) };
+}
+
+/**
+ * Flexible Paxos quorum sizes: a new cluster's come from the flags (checked here against the
+ * member count, so a mistake is one message rather than every member exiting); a resumed cluster
+ * keeps those it was created with, and a flag that says otherwise is refused with what to do.
+ */
+export function choosePaxosQuorums(
+  dir: string,
+  record: UpRecord | null,
+  consensus: 'raft' | 'paxos',
+  members: number,
+  flags: { phase1: string | undefined; phase2: string | undefined },
+): PaxosQuorumSettings {
+  const parse = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 0 || x > members) throw new UsageError(`--${flag} must be between 0 (a majority) and the ${members} members, got ${v}`);
+    return x;
+  };
+  const p1 = parse('paxos-phase1-quorum', flags.phase1);
+  const p2 = parse('paxos-phase2-quorum', flags.phase2);
+  if (consensus !== 'paxos') {
+    if ((p1 ?? 0) > 0 || (p2 ?? 0) > 0) throw new UsageError('--paxos-phase1-quorum and --paxos-phase2-quorum apply to a paxos cluster only (--consensus paxos)');
+    return { phase1: 0, phase2: 0 };
+  }
+  const recorded = record?.paxosQuorums;
+  if (recorded !== undefined) {
+    if ((p1 !== undefined && p1 !== recorded.phase1) || (p2 !== undefined && p2 !== recorded.phase2)) {
+      throw new UsageError(
+        `the cluster in ${dir} was created with --paxos-phase1-quorum ${recorded.phase1} --paxos-phase2-quorum ${recorded.phase2} (0: a majority); every member must use the same sizes. Run without the quorum flags to resume it, or choose another --data-dir for a new cluster`,
+      );
+    }
+    return recorded;
+  }
+  const q = { phase1: p1 ?? 0, phase2: p2 ?? 0 };
+  if (q.phase1 > 0 && q.phase2 > 0 && q.phase1 + q.phase2 <= members) {
+    throw new UsageError(`--paxos-phase1-quorum ${q.phase1} and --paxos-phase2-quorum ${q.phase2} do not intersect for ${members} members: their sum must exceed ${members}`);
+  }
+  return q;
 }
 
 /**

@@ -396,6 +396,12 @@ export interface PaxosHardState {
   readonly configs: readonly ConfigEpoch[];
   /** `configs` are exact for every slot from here on. */
   readonly configsValidFrom: number;
+  /**
+   * Recovery found damage, so the promise above may be older than one this acceptor gave before
+   * the crash: it accepts no phase-2 request until it has promised a fresh ballot (see the engine's
+   * `promiseLost`). Absent (false) in hard states written before this field existed.
+   */
+  readonly promiseLost?: boolean;
 }
 
 export function encodeHardState(h: PaxosHardState): Uint8Array {
@@ -407,6 +413,8 @@ export function encodeHardState(h: PaxosHardState): Uint8Array {
   w.u53(h.commit).u53(h.repairUntil).u53(h.reportGapUntil);
   writeEpochs(w, h.configs);
   w.u53(h.configsValidFrom);
+  // Appended last and only when set, so hard states written before the field existed still decode.
+  if (h.promiseLost === true) w.bool(true);
   return w.finish().slice();
 }
 
@@ -423,8 +431,9 @@ export function decodeHardState(bytes: Uint8Array): PaxosHardState {
   const reportGapUntil = r.u53('reportGapUntil');
   const configs = readEpochs(r);
   const configsValidFrom = r.u53('configsValidFrom');
+  const promiseLost = r.remainingBytes > 0 ? r.bool('promiseLost') : false;
   r.done('paxos hard state');
-  return { promised: { ballot, node }, commit, repairUntil, reportGapUntil, configs, configsValidFrom };
+  return { promised: { ballot, node }, commit, repairUntil, reportGapUntil, configs, configsValidFrom, ...(promiseLost ? { promiseLost } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

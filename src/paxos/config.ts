@@ -19,9 +19,14 @@ export type PaxosPlantedBug =
   /** The acceptor's promise is left out of the hard state and its Promise goes out before any fsync. */
   | 'forget-promise-on-restart'
   /** A new leader ignores the accepted values reported in phase 1 and proposes over them. */
-  | 'skip-phase1-on-takeover';
+  | 'skip-phase1-on-takeover'
+  /**
+   * After recovery found damage, the acceptor trusts its recovered (possibly older) promise and
+   * accepts phase-2 requests at once, as the engine did before `promiseLost` existed.
+   */
+  | 'accept-after-lost-promise';
 
-export const PAXOS_PLANTED_BUGS: readonly PaxosPlantedBug[] = ['forget-promise-on-restart', 'skip-phase1-on-takeover'];
+export const PAXOS_PLANTED_BUGS: readonly PaxosPlantedBug[] = ['forget-promise-on-restart', 'skip-phase1-on-takeover', 'accept-after-lost-promise'];
 
 export interface PaxosConfig extends EngineConfig {
   /**

@@ -11,7 +11,7 @@ import { type NodeId, logIndex, term } from '../core/ids.js';
 import { PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS } from '../core/limits.js';
 import { SeededRandom } from '../env/random.js';
 import type { DurableState, Entry, Ready } from '../consensus/types.js';
-import { type Ballot, makeBallot } from './ballot.js';
+import { type Ballot, NO_BALLOT, ballotRound, makeBallot } from './ballot.js';
 import { decodeHardState, encodeConfigChange, encodeHardState } from './codec.js';
 import { type PaxosConfig, defaultPaxosConfig, quorumSizes } from './config.js';
 import { PaxosEngine } from './engine.js';
@@ -565,6 +565,135 @@ test('repairUntil: after damage the hard state\'s commit index is not trusted; t
   // Undamaged, the same hard state is trusted.
   const whole = engine(n2, { ...damaged, repairUntil: null });
   assert.equal(whole.status().commitIndex, 3);
+});
+
+/**
+ * The scenario of a lost promise (docs/paxos.md, "repair after damage"), message by message.
+ * n1 leads at b1 with n3; n2 (played by hand) finishes phase 1 at b2 > b1 with n3, which reports
+ * nothing in slot 2. n3 crashes and recovery loses its newest batch: the hard state it returns
+ * still says "promised b1". The stale leader n1 then proposes "v" in slot 2 at b1, and n2 "w" at
+ * b2, which n1 accepts (b2 is above its promise). Returns what each got.
+ */
+function lostPromiseScenario(cfg: Partial<PaxosConfig>): { vChosen: boolean; wChosen: boolean; n3Out: PaxosMessage[] } {
+  const n1e = engine(n1);
+  let n3e = engine(n3, durable(voters3), cfg);
+  const n3Out: PaxosMessage[] = [];
+  const n1Committed = new Map<number, string>();
+  let n1Accepted: PaxosMessage[] = [];
+  let n3Hard: Uint8Array | null = null;
+  const pump = (e: PaxosEngine): PaxosMessage[] => {
+    const rd = drain(e);
+    if (e === n1e) for (const c of rd.committed) n1Committed.set(c.index, text(c));
+    if (e === n3e && rd.hardState !== null) n3Hard = rd.hardState;
+    return [...rd.sendBeforePersist, ...rd.messages];
+  };
+  // Delivers between n1 and n3 until quiet; messages to n2 are kept (n2 is played by hand).
+  const run = (): void => {
+    for (let i = 0; i < 20; i++) {
+      const out = [...pump(n1e), ...pump(n3e)];
+      const local = out.filter((m) => m.to !== n2);
+      n1Accepted = [...n1Accepted, ...out.filter((m) => m.from === n1 && m.to === n2)];
+      for (const m of out) if (m.from === n3) n3Out.push(m);
+      if (local.length === 0) return;
+      for (const m of local) (m.to === n1 ? n1e : n3e).step(m);
+    }
+  };
+  // n1 campaigns and wins with n3; slot 1 = "a" is chosen by n1 and n3.
+  for (let i = 0; i < 1000 && n1e.status().role !== 'leader'; i++) {
+    n1e.tick();
+    run();
+  }
+  assert.equal(n1e.status().role, 'leader');
+  const b1 = n1e.status().term as Ballot;
+  n1e.propose(utf8('a'));
+  run();
+  assert.equal(n1Committed.get(1), 'a');
+  const oldHard = n3Hard;
+  // n2's phase 1 at b2 (transfer: past leader stickiness): n3 promises, reporting nothing from slot 2.
+  const b2 = makeBallot(ballotRound(b1) + 1, n2);
+  n3e.step({ type: 'prepare', from: n2, to: n3, ballot: b2, fromSlot: 2, transfer: true });
+  const promise = pump(n3e).find((m) => m.type === 'promise');
+  assert.ok(promise !== undefined && promise.type === 'promise' && promise.entries.length === 0, 'n2 completes phase 1 with {n2, n3}');
+  assert.notDeepEqual(n3Hard, oldHard, 'the promise of b2 was durable');
+  // Crash; recovery quarantines the newest batch and returns the older hard state.
+  n3e = engine(n3, durable(voters3, { hardState: oldHard, entries: [entry(1, b1, 'a')], repairUntil: logIndex(1) }), cfg);
+  n3Out.length = 0;
+  // The stale leader proposes "v" in slot 2 at b1 (its accept to n2 would be refused; only n3 counts).
+  n1e.propose(utf8('v'));
+  run();
+  n1e.tick();
+  run();
+  const vChosen = n1Committed.get(2) === 'v';
+  // n2 proposes "w" in slot 2 at b2; n1 accepts, so n2 and n1 have chosen it.
+  n1Accepted = [];
+  n1e.step(accept(n2, n1, b2, [entry(2, b2, 'w')]));
+  run();
+  const wChosen = n1Accepted.some((m) => m.type === 'accepted' && m.ballot === b2 && m.fromSlot <= 2 && m.throughSlot >= 2);
+  return { vChosen, wChosen, n3Out };
+}
+
+test('planted bug accept-after-lost-promise: an acceptor that trusts a recovered, older promise lets two values be chosen', () => {
+  const r = lostPromiseScenario({ plantedBug: 'accept-after-lost-promise' });
+  assert.ok(r.vChosen && r.wChosen, 'v chosen at b1 by {n1, n3} and w at b2 by {n2, n1}: two values in slot 2');
+});
+
+test('after damage an acceptor accepts nothing until it promises a fresh ballot, so only one value is chosen', () => {
+  const r = lostPromiseScenario({});
+  assert.equal(r.vChosen, false, 'n3 did not help the stale leader choose v');
+  assert.ok(r.wChosen);
+  assert.equal(r.n3Out.some((m) => m.type === 'accepted'), false, 'no accepted while the promise may be lost');
+  // Repaired (slot 1 learned from the leader's commit index), n3 asks for a fresh phase 1.
+  assert.ok(r.n3Out.some((m) => m.type === 'nack' && m.to === n1 && m.promised > m.ballot), 'a nack above the stale ballot');
+});
+
+test('after damage only a ballot above every ballot seen since the restart is a fresh promise', () => {
+  const b1 = makeBallot(1, n1);
+  const hs = encodeHardState({ promised: { ballot: b1, node: n1 }, commit: 0, repairUntil: 0, reportGapUntil: 0, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 });
+  const e = engine(n3, durable(voters3, { hardState: hs, repairUntil: logIndex(1) }));
+  assert.equal(decodeHardState(drain(e).hardState!).promiseLost, true, 'the suspicion is durable');
+  // A decided value repairs the log; the promise is still suspect.
+  e.step({ type: 'decided', from: n1, to: n3, ballot: NO_BALLOT, entries: [entry(1, b1, 'a')], commit: 1, configs: [{ effectiveSlot: 1, config: simpleConfig(voters3) }], configsValidFrom: 1 });
+  drain(e);
+  const b2 = makeBallot(2, n2);
+  e.step({ type: 'heartbeat', from: n2, to: n3, ballot: b2, commit: 1, round: 4 });
+  let rd = drain(e);
+  const ack = rd.messages.find((m) => m.type === 'heartbeat-ack');
+  assert.ok(ack !== undefined && ack.type === 'heartbeat-ack' && ack.round === 0, 'a heartbeat acknowledgement confirms no read round');
+  assert.ok(rd.sendBeforePersist.some((m) => m.type === 'nack' && m.promised > b2), 'asks the leader for a fresh phase 1');
+  e.step(accept(n2, n3, b2, [entry(2, b2, 'x')]));
+  rd = drain(e);
+  assert.deepEqual(rd.entries, [], 'nothing accepted at a ballot not freshly promised');
+  // A delayed prepare at a ballot already seen is not fresh: refused with a higher number.
+  e.step({ type: 'prepare', from: n2, to: n3, ballot: b2, fromSlot: 2, transfer: true });
+  rd = drain(e);
+  assert.equal(rd.messages.filter((m) => m.type === 'promise').length, 0);
+  assert.ok(rd.sendBeforePersist.some((m) => m.type === 'nack' && m.promised > b2));
+  // A new phase 1 above everything seen is fresh: promised, durable with the suspicion cleared.
+  const b3 = makeBallot(3, n2);
+  e.step({ type: 'prepare', from: n2, to: n3, ballot: b3, fromSlot: 2, transfer: true });
+  rd = drain(e);
+  assert.equal(rd.messages.filter((m) => m.type === 'promise').length, 1);
+  const after = decodeHardState(rd.hardState!);
+  assert.equal(after.promised.ballot, b3);
+  assert.equal(after.promiseLost, undefined);
+  e.step(accept(n2, n3, b3, [entry(2, b3, 'y')]));
+  assert.deepEqual(drain(e).entries.map(text), ['y'], 'accepts at the fresh ballot');
+});
+
+test('after damage a 3-member cluster with one member down makes progress once the damaged member is repaired', () => {
+  const net = new PaxosTestNetwork({ members: 3, seed: 31 });
+  const l = net.electLeader();
+  for (let i = 0; i < 3; i++) net.engine(l).propose(utf8(`c${i}`));
+  net.runUntil(() => net.ids.every((id) => net.commands(id).length === 3));
+  const [f, down] = net.ids.filter((id) => id !== l) as [NodeId, NodeId];
+  net.crash(down);
+  net.crash(f);
+  net.member(f).store.repairUntil = Math.max(...net.member(f).store.entries.keys());
+  net.restart(f);
+  net.engine(net.leader() ?? l).propose(utf8('c3'));
+  net.runUntil(() => net.leader() !== null && net.commands(net.leader()!).length >= 4 && net.commands(f).length >= 4, 3000);
+  assert.deepEqual(net.commands(f).slice(0, 4), ['c0', 'c1', 'c2', 'c3']);
+  assert.equal(net.chosenConflict(), null);
 });
 
 test('step drops malformed or impossible messages and never throws', () => {

@@ -17,7 +17,7 @@
 import { assert, assertNever } from '../core/assert.js';
 import { bytesEqual } from '../core/bytes.js';
 import { DecodeError } from '../core/errors.js';
-import { type NodeId, logIndex } from '../core/ids.js';
+import { type NodeId, logIndex, term } from '../core/ids.js';
 import { FORWARDED_PROPOSALS_MAX, MEMBERS_MAX, PAXOS_ALPHA_SLOTS, PAXOS_COMMIT_PERSIST_STRIDE_SLOTS, PAXOS_CATCHUP_TIMEOUT_HEARTBEATS, PAXOS_PROMISE_ENTRIES_MAX, PAXOS_RETRANSMIT_HEARTBEATS, PENDING_READS_MAX, SNAPSHOT_CHUNK_BYTES } from '../core/limits.js';
 import type { Random } from '../env/random.js';
 import type {
@@ -175,6 +175,14 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private commit: number;
   private repairUntil: number;
   private reportGapUntil: number;
+  /**
+   * Recovery found damage (DurableState.repairUntil), and the hard state it returned may be older
+   * than the last one this acceptor wrote: the promise may be lower than one it gave before the
+   * crash. Until it promises a fresh ballot (see `onPrepare`) it vouches for no ballot: it stores
+   * no phase-2 value, sends no `accepted`, and its heartbeat acknowledgements confirm no round.
+   * Durable, so a crash before the fresh promise does not end it. See docs/paxos.md.
+   */
+  private promiseLost: boolean;
   private configs: ConfigHistory;
 
   // Volatile state.
@@ -249,6 +257,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.maxSeen = this.promised.ballot;
     this.repairUntil = Math.max(hs?.repairUntil ?? 0, durable.repairUntil ?? 0);
     this.reportGapUntil = hs?.reportGapUntil ?? 0;
+    this.promiseLost = this.cfg.plantedBug !== 'accept-after-lost-promise' && (durable.repairUntil !== null || hs?.promiseLost === true);
 
     // The commit index cannot pass a missing entry (a snapshot install that did not finish). After
     // damage (a fresh durable.repairUntil) it vouches for nothing past the snapshot: recovery may
@@ -280,7 +289,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.role = !isVoter(this.configs.at(this.commit + 1), this.id) && isMember(this.configs.newest.config, this.id) ? 'learner' : 'follower';
     this.resetElectionTimeout();
     this.lastSoft = this.softState();
-    if (this.repairUntil !== (hs?.repairUntil ?? 0)) this.hardStateDirty = true;
+    if (this.repairUntil !== (hs?.repairUntil ?? 0) || this.promiseLost !== (hs?.promiseLost ?? false)) this.hardStateDirty = true;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -315,11 +324,12 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   step(msg: PaxosMessage): StepResult {
     const problem = this.invalid(msg);
     if (problem !== null) return this.drop(problem);
+    const seenBefore = this.maxSeen;
     this.noteBallot(msg);
     if (this.lead !== null) this.touchPeer(this.lead, msg.from);
     switch (msg.type) {
       case 'prepare':
-        return this.onPrepare(msg);
+        return this.onPrepare(msg, seenBefore);
       case 'promise':
         return this.onPromise(msg);
       case 'nack':
@@ -670,6 +680,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       reportGapUntil: this.reportGapUntil,
       configs: this.configs.all,
       configsValidFrom: this.configs.validFrom,
+      promiseLost: this.promiseLost,
     });
   }
 
@@ -750,6 +761,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.leader = null;
     this.dropForwardedReads();
     this.setPromised(ballot, this.id);
+    // A ballot above every one seen since the restart is a fresh promise (see onPrepare).
+    this.promiseLost = false;
     this.electionElapsedTicks = 0;
     this.resetElectionTimeout();
     const fromSlot = this.commit + 1;
@@ -863,7 +876,8 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   // ---------------------------------------------------------------------------------------------
   // Acceptor: phase 1.
 
-  private onPrepare(m: PrepareMessage): StepResult {
+  /** `seenBefore`: the highest ballot this member knew before this message (maxSeen). */
+  private onPrepare(m: PrepareMessage, seenBefore: Ballot): StepResult {
     if (this.repairing() || this.reportGapUntil > 0) return this.drop('prepare: repairing, cannot report accepted values');
     // Leader stickiness: a member that recently heard from a live leader promises no one else,
     // so a partitioned member cannot depose a healthy leader (and leases stay sound).
@@ -872,6 +886,16 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     if (!ballotGrantable(this.promised, m.ballot, m.from)) {
       this.send({ type: 'nack', from: this.id, to: m.from, ballot: m.ballot, promised: this.promised.ballot }, 'before');
       return { type: 'ok' };
+    }
+    if (this.promiseLost) {
+      // Only a ballot above every ballot seen since the restart is fresh: one seen already may be
+      // a delayed prepare of a phase 1 that finished before the crash, against a promise we lost.
+      // Refuse it with a higher number, so the candidate tries again above everything we know.
+      if (m.ballot <= seenBefore) {
+        this.send({ type: 'nack', from: this.id, to: m.from, ballot: m.ballot, promised: term(Math.max(seenBefore, m.ballot + 1)) }, 'before');
+        return { type: 'ok' };
+      }
+      this.promiseLost = false; // durable with the promise below, in the same hard state
     }
     if (this.lead !== null || this.phase1 !== null || this.leader !== m.from) this.becomeFollower(null, NO_BALLOT);
     this.setPromised(m.ballot, m.from);
@@ -952,8 +976,22 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     return true;
   }
 
+  /**
+   * While the promise may be lost, a leader's message is followed (it may repair us) but vouched
+   * for by nothing. A repaired member asks the leader for a fresh phase 1 with a nack above its
+   * ballot: the leader steps back and campaigns above everything it has seen, which is fresh here.
+   */
+  private whilePromiseLost(from: NodeId, ballot: Ballot): void {
+    if (!this.repairing()) this.send({ type: 'nack', from: this.id, to: from, ballot, promised: term(ballot + 1) }, 'before');
+  }
+
   private onAccept(m: AcceptMessage): StepResult {
     if (!this.followLeader(m.from, m.ballot)) return { type: 'ok' };
+    if (this.promiseLost) {
+      this.advanceCommitFrom(m.ballot, m.commit);
+      this.whilePromiseLost(m.from, m.ballot);
+      return { type: 'ok' };
+    }
     // A repairing member refuses the slots it lost and acknowledges the run after them.
     let firstAcked = m.entries.length > 0 ? m.entries[0]!.index : 0;
     for (const e of m.entries) {
@@ -976,7 +1014,10 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private onHeartbeat(m: HeartbeatMessage): StepResult {
     if (!this.followLeader(m.from, m.ballot)) return { type: 'ok' };
     this.advanceCommitFrom(m.ballot, m.commit);
-    this.send({ type: 'heartbeat-ack', from: this.id, to: m.from, ballot: m.ballot, round: m.round, commit: this.commit, leaderCommit: m.commit }, 'after');
+    if (this.promiseLost) this.whilePromiseLost(m.from, m.ballot);
+    // Round 0 confirms no read round (rounds start at 1) but still drives the leader's catch-up.
+    const round = this.promiseLost ? 0 : m.round;
+    this.send({ type: 'heartbeat-ack', from: this.id, to: m.from, ballot: m.ballot, round, commit: this.commit, leaderCommit: m.commit }, 'after');
     return { type: 'ok' };
   }
 
