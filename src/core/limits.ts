@@ -774,3 +774,14 @@ export const SNAPSHOT_BYTES_SETTING_MAX = 64 * 1024 * 1024 * 1024;
 
 assert(SNAPSHOT_BYTES_DEFAULT <= QUOTA_BACKEND_BYTES_DEFAULT, 'a store within its quota is snapshotted by size at least once');
 assert(SNAPSHOT_BYTES_DEFAULT <= SNAPSHOT_BYTES_SETTING_MAX, 'the default is a valid setting');
+
+// ---------------------------------------------------------------------------------------------
+// Raft leader lease (leaseReads).
+
+/**
+ * Share of the election timeout a leader lease gives up, against the flight of the reply that
+ * renewed it and clock-rate drift between members (at least one tick).
+ */
+export const RAFT_LEASE_MARGIN_PERCENT = 20;
+
+assert(RAFT_LEASE_MARGIN_PERCENT > 0 && RAFT_LEASE_MARGIN_PERCENT < 100, 'a lease is shorter than an election timeout and not empty');

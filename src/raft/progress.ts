@@ -41,6 +41,8 @@ export class Progress {
   readonly inflights: Inflights;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The leader's tick when it last heard from this follower (-Infinity: not since it became leader). */
+  lastHeardTick = Number.NEGATIVE_INFINITY;
   isLearner: boolean;
   /** The commit index last sent in an append, so a commit-only append goes out only when needed. */
   commitSent = 0;

@@ -28,6 +28,7 @@ import {
   FORWARDED_PROPOSALS_MAX,
   RAFT_COMMITTED_BYTES_PER_READY_MAX,
   RAFT_COMMITTED_ENTRIES_PER_READY_MAX,
+  RAFT_LEASE_MARGIN_PERCENT,
   RAFT_ENTRY_BYTES_MAX,
   RAFT_READ_TIMEOUT_ELECTIONS,
   RAFT_SNAPSHOT_CHUNKS_INFLIGHT_MAX,
@@ -605,6 +606,22 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     }
   }
 
+  /**
+   * The leader lease (leaseReads): a quorum of voters answered this leader within the last
+   * electionTicks − margin ticks. A follower that heard from the leader grants no vote for
+   * electionTicks (vote-in-lease) from when it heard, which is before the leader heard back; the
+   * margin covers that reply's flight and clock-rate drift between members. Check-quorum alone is
+   * not enough: its window is reset at each boundary, so a leader paused for longer than an
+   * election timeout would, once the driver delivers the missed ticks, pass the first boundary on
+   * the activity it saw before the pause while a successor already serves writes. Without a valid
+   * lease a read takes the ReadIndex path.
+   */
+  private leaseValid(): boolean {
+    const lease = this.cfg.electionTicks - Math.max(1, Math.ceil(this.cfg.electionTicks * RAFT_LEASE_MARGIN_PERCENT / 100));
+    if (lease <= 0) return false;
+    return jointQuorumActive(this.config, (id) => id === this.id || this.ticks - (this.progress.get(id)?.lastHeardTick ?? Number.NEGATIVE_INFINITY) < lease);
+  }
+
   private quorumActive(): boolean {
     return jointQuorumActive(this.config, (id) => id === this.id || this.progress.get(id)?.recentActive === true);
   }
@@ -977,6 +994,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return this.drop('unknown-sender');
     pr.recentActive = true;
+    pr.lastHeardTick = this.ticks;
     const last = this.log.lastIndex();
     if (m.reject) {
       const followerLast = m.hintTerm === 0 ? m.hintIndex : null;
@@ -1009,6 +1027,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return this.drop('unknown-sender');
     pr.recentActive = true;
+    pr.lastHeardTick = this.ticks;
     pr.probeSent = false;
     // A full window a heartbeat later may hold a lost append: let one more go to find out.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
@@ -1024,6 +1043,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return this.drop('unknown-sender');
     pr.recentActive = true;
+    pr.lastHeardTick = this.ticks;
     if (m.done) {
       if (m.index > this.log.lastIndex()) return this.drop('impossible-index');
       pr.maybeUpdate(m.index);
@@ -1231,9 +1251,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       return { type: 'pending' };
     }
     read.index = this.log.committed;
-    if (this.cfg.leaseReads) {
-      // The lease: check-quorum makes a leader cut off from its quorum step down within an
-      // election timeout, and followers ignore candidates while they hear from it.
+    if (this.cfg.leaseReads && this.leaseValid()) {
       this.respondRead(requestId, from, read.index, false);
       return { type: 'pending' };
     }

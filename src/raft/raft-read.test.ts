@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodeId, TestNetwork } from './test-network.js';
+import { defaultRaftConfig } from './config.js';
 
 test('§6.4 ReadIndex: the leader answers once a heartbeat round confirms it still leads, with its commit index', () => {
   const net = new TestNetwork({ voters: 3 });
@@ -88,4 +89,22 @@ test('lease-based reads (option, with check-quorum): the leader answers at once'
   net.processReady(nodeId(1));
   assert.deepEqual(net.node(1).readStates, [{ requestId: 5, index: 1 }]);
   assert.throws(() => new TestNetwork({ voters: 1, configure: (c) => ({ ...c, leaseReads: true, checkQuorum: false }) }), /leaseReads requires checkQuorum/);
+});
+
+test('lease-based reads: a leader paused past an election timeout has no lease when it resumes (the missed ticks arrive in a burst)', () => {
+  const net = new TestNetwork({ voters: 3, configure: (c) => ({ ...c, leaseReads: true }) });
+  net.elect(1);
+  net.stabilize();
+  const electionTicks = defaultRaftConfig(nodeId(1)).electionTicks;
+  // A pause of 1.5 election timeouts: the driver delivers the missed ticks before the next input,
+  // with no message from the followers in between. The first check-quorum boundary passes on the
+  // activity seen before the pause, so the leader still leads; its lease must not.
+  for (let i = 0; i < Math.ceil(electionTicks * 1.5); i++) net.engine(1).tick();
+  assert.equal(net.engine(1).status().role, 'leader', 'check-quorum alone keeps it in office here');
+  net.engine(1).readIndex(9);
+  net.processReady(nodeId(1));
+  assert.deepEqual(net.node(1).readStates, [], 'no read answered from an expired lease');
+  // It takes the ReadIndex path instead: answered once a heartbeat round confirms it still leads.
+  net.stabilize();
+  assert.deepEqual(net.node(1).readStates.map((r) => r.requestId), [9]);
 });
