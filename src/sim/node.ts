@@ -255,6 +255,7 @@ export class SimNode {
         unacknowledged: this.unacknowledgedAtCrash,
         clusterId: clusterIdFromBigInt(0x5157n),
         memberId: this.id,
+        protocol: this.o.factory.kind === 'paxos' ? 'paxos' : 'raft',
         segmentBytes: this.o.storage!.segmentBytes,
         plantedBug: isStoragePlantedBug(bug) ? bug : null,
         logger: this.o.logger.child({ node: label }),
