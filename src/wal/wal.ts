@@ -735,7 +735,6 @@ export class Wal implements LogStore {
     // What the commit batch below will say is made durable first: the steps before it cut and move
     // data, and a crash among them must not leave a shorter log that looks whole.
     if (plan.mustCommit) await writeRecoveryIntent(disk, this.dir, { repairUntil: plan.repairUntil ?? 0, hardState: plan.hardState });
-    let dirChanged = false;
     if (plan.quarantined.length > 0) {
       const qdir = quarantineDir(this.dir);
       await disk.mkdir(qdir);
@@ -743,7 +742,6 @@ export class Wal implements LogStore {
       for (const q of plan.quarantined) {
         if (q.fromOffset === 0) {
           await disk.rename(joinPath(this.dir, q.name), joinPath(qdir, await freeName(disk, qdir, q.name)));
-          dirChanged = true;
         } else {
           // Keep the damaged bytes for an operator; the segment itself is cut below (kept.truncateTo).
           const tail = files.get(q.name)!.bytes.subarray(q.fromOffset);
@@ -765,7 +763,6 @@ export class Wal implements LogStore {
     }
     for (const name of plan.removed) {
       await disk.unlink(joinPath(this.dir, name));
-      dirChanged = true;
     }
     const lastKept = plan.kept.at(-1);
     this.activeEndOffset = lastKept?.endOffset ?? SEGMENT_HEADER_BYTES;
@@ -776,9 +773,12 @@ export class Wal implements LogStore {
       this.segments.push(created);
       this.activeEndOffset = SEGMENT_HEADER_BYTES;
       this.activeBatches = 0;
-      dirChanged = true;
     }
-    if (dirChanged) await disk.syncDir(this.dir);
+    // Always, not only when this recovery changed it: the segments found may have been created by
+    // a process that stopped before fsyncing the directory (a fatal write error right after
+    // creating a segment), and a power loss would drop their names, and with them entries this
+    // start acknowledges in them (simulator: raft, storage-faults, seed 249 once its run changed).
+    await disk.syncDir(this.dir);
     if (plan.mustCommit) {
       // Make the outcome durable: the repair marker, and the newest hard state (which may have
       // been read from a batch that was cut).
