@@ -384,6 +384,21 @@ export class Wal implements LogStore {
     await this.exclusive(() => this.resetNow(snapshotIndex));
   }
 
+  /**
+   * reset(snapshotIndex) that also makes "the member must not vote until the log reaches
+   * `untilIndex`" durable, in the reset's own batch. Recovery uses it when it must drop the log and
+   * repair from peers: as two steps, a crash or a failed write between them left an empty log that
+   * looked whole, and the marker cannot go first because a log that still reaches `untilIndex`
+   * clears it at once.
+   */
+  async resetForRepair(snapshotIndex: LogIndex, untilIndex: LogIndex): Promise<void> {
+    this.checkUsable();
+    await this.sync();
+    this.appendLastIndex = snapshotIndex;
+    this.appendCompactedThrough = snapshotIndex;
+    await this.exclusive(() => this.resetNow(snapshotIndex, untilIndex));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.failure === null) await this.sync();
@@ -696,7 +711,7 @@ export class Wal implements LogStore {
     });
   }
 
-  private async resetNow(snapshotIndex: LogIndex): Promise<void> {
+  private async resetNow(snapshotIndex: LogIndex, repairUntil = 0): Promise<void> {
     await this.io(async () => {
       // A fresh segment for the log that starts after the snapshot; every older one goes. It starts
       // right after the snapshot even when the log went further (a Paxos acceptor keeps, and writes
@@ -704,6 +719,8 @@ export class Wal implements LogStore {
       // compaction point for one whose predecessors were lost.
       await this.roll(Math.min(this.model.lastIndex, snapshotIndex) + 1);
       this.model.reset(snapshotIndex);
+      // Set only now: the roll's seal batch above still describes the old log, which may reach it.
+      if (repairUntil > this.repairUntil) this.repairUntil = repairUntil;
       const b = new BatchBuilder();
       b.reset(snapshotIndex);
       await this.writeAndSync(b.finish(this.activeEndOffset, this.commitState(this.hardState)));
