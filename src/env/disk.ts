@@ -41,6 +41,15 @@ export function isDiskError(e: unknown, code?: DiskErrorCode): e is DiskError {
  */
 export type OpenMode = 'read' | 'write' | 'create' | 'create-new';
 
+export interface OpenOptions {
+  /**
+   * Every `write` on the handle is durable when it returns (O_DSYNC): one trip to the device
+   * instead of a write and then a sync. Only the written bytes: a truncate, or writes made through
+   * another handle, still need `sync`. A failed dsync write is as fatal as a failed sync.
+   */
+  readonly dsync?: boolean;
+}
+
 export interface FileHandle {
   readonly path: string;
   /** Reads up to `lengthBytes` at `position`; fewer bytes come back only at the end of the file. */
@@ -65,7 +74,8 @@ export interface FileStat {
 export interface Disk {
   /** For messages: a path on the host, or a simulated disk's name. */
   readonly name: string;
-  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** Every implementation honours `options.dsync` (natively, or with withDsync). */
+  open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle>;
   /** The whole file. */
   readFile(path: string): Promise<Uint8Array>;
   /** Names (not paths) in a directory, sorted. */
@@ -81,6 +91,31 @@ export interface Disk {
   stat(path: string): Promise<FileStat | null>;
   /** Makes the directory's entries durable (fsync of the directory). */
   syncDir(dir: string): Promise<void>;
+}
+
+/**
+ * A handle whose writes are durable when they return, for disks without a native O_DSYNC: each
+ * write is followed by the handle's sync (which makes every earlier write durable too, more than
+ * O_DSYNC promises, never less).
+ */
+export function withDsync(h: FileHandle): FileHandle {
+  return {
+    path: h.path,
+    read: (position, lengthBytes) => h.read(position, lengthBytes),
+    write: async (position, data) => {
+      await h.write(position, data);
+      await h.sync();
+    },
+    sync: () => h.sync(),
+    truncate: (sizeBytes) => h.truncate(sizeBytes),
+    sizeBytes: () => h.sizeBytes(),
+    close: () => h.close(),
+  };
+}
+
+/** The handle as `options` ask for it, for disks that open plain handles. */
+export function applyOpenOptions(h: FileHandle, options: OpenOptions | undefined): FileHandle {
+  return options?.dsync === true ? withDsync(h) : h;
 }
 
 export function dirname(path: string): string {

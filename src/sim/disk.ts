@@ -27,7 +27,7 @@
  *   (even ones it makes later, from promise callbacks still queued) never complete.
  */
 import { assertNever } from '../core/assert.js';
-import { DiskError, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
+import { DiskError, applyOpenOptions, type Disk, type FileHandle, type FileStat, type OpenMode, type OpenOptions } from '../env/disk.js';
 import type { Random } from '../env/random.js';
 
 export interface SimDiskLatency {
@@ -301,8 +301,9 @@ export class SimDisk implements Disk {
     return new SimDiskMount(this, this.epoch);
   }
 
-  open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return this.openAt(this.epoch, path, mode);
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    // A dsync write is a write and a sync to the fault model: a crash before it returns may lose it.
+    return applyOpenOptions(await this.openAt(this.epoch, path, mode), options);
   }
   readFile(path: string): Promise<Uint8Array> {
     return this.readFileAt(this.epoch, path);
@@ -634,8 +635,8 @@ class SimDiskMount implements Disk {
     this.name = disk.name;
   }
 
-  open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return this.disk.openAt(this.epoch, path, mode);
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    return applyOpenOptions(await this.disk.openAt(this.epoch, path, mode), options);
   }
   readFile(path: string): Promise<Uint8Array> {
     return this.disk.readFileAt(this.epoch, path);

@@ -17,7 +17,7 @@
  */
 import { errorMessage } from '../core/errors.js';
 import { SIM_RAID_CHUNK_BYTES } from '../core/limits.js';
-import { DiskError, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
+import { DiskError, type Disk, type FileHandle, type FileStat, type OpenMode, type OpenOptions } from '../env/disk.js';
 import type { Logger } from '../env/logger.js';
 import { SeededRandom, type Random } from '../env/random.js';
 import { openVolume, type RaidVolume, type VolumeCounters } from '../storage/index.js';
@@ -377,8 +377,8 @@ class LosableDisk implements Disk {
     return r;
   }
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const h = await this.run(path, () => this.disk.open(path, mode));
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    const h = await this.run(path, () => this.disk.open(path, mode, options));
     return new LosableFile(h, this);
   }
   readFile(path: string): Promise<Uint8Array> {
@@ -458,8 +458,8 @@ class LazyDisk implements Disk {
     return this.opened;
   }
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return (await this.d()).open(path, mode);
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    return (await this.d()).open(path, mode, options);
   }
   async readFile(path: string): Promise<Uint8Array> {
     return (await this.d()).readFile(path);

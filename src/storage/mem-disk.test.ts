@@ -61,3 +61,16 @@ test('MemDisk: faults, a shared power supply, renames that keep open handles', a
   d.failSync = true;
   await assert.rejects(f.sync(), (e: unknown) => isDiskError(e, 'EIO'));
 });
+
+test('MemDisk: a dsync handle (withDsync) makes each write durable when it returns', async () => {
+  const d = new MemDisk();
+  const f = await d.open('a', 'create', { dsync: true });
+  await d.syncDir('.');
+  await f.write(0, new Uint8Array([1, 2]));
+  const plain = await d.open('b', 'create');
+  await d.syncDir('.');
+  await plain.write(0, new Uint8Array([3]));
+  d.crash();
+  assert.deepEqual(await d.readFile('a'), new Uint8Array([1, 2]), 'the dsync write survives without a sync');
+  assert.deepEqual(await d.readFile('b'), new Uint8Array([]), 'the plain write was never synced');
+});

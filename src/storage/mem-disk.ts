@@ -14,7 +14,7 @@
  * (src/sim has the simulator's disk; this one is small and lives with the code it tests.)
  */
 import { assert } from '../core/assert.js';
-import { DiskError, type Disk, type DiskErrorCode, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
+import { DiskError, applyOpenOptions, type Disk, type DiskErrorCode, type FileHandle, type FileStat, type OpenMode, type OpenOptions } from '../env/disk.js';
 import type { Random } from '../env/random.js';
 
 interface UndoWrite {
@@ -206,7 +206,7 @@ export class MemDisk implements Disk {
     if (e.type !== 'dir') throw this.err('ENOTDIR', p);
   }
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     this.check(path);
     const p = norm(path);
     let e = this.entries.get(p);
@@ -218,7 +218,7 @@ export class MemDisk implements Disk {
       this.entries.set(p, e);
     }
     if (e.type === 'dir') throw this.err('EISDIR', p);
-    return new MemFile(this, p, e.inode, this.epoch);
+    return applyOpenOptions(new MemFile(this, p, e.inode, this.epoch), options);
   }
 
   async readFile(path: string): Promise<Uint8Array> {

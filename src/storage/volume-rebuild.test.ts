@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DiskError, isDiskError, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
+import { DiskError, applyOpenOptions, isDiskError, type Disk, type FileHandle, type FileStat, type OpenMode, type OpenOptions } from '../env/disk.js';
 import { SeededRandom } from '../env/random.js';
 import { isRaidError } from './errors.js';
 import { MemDisk } from './mem-disk.js';
@@ -222,13 +222,14 @@ class FileSyncFails implements Disk {
   get name(): string {
     return this.d.name;
   }
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const h = await this.d.open(path, mode);
     const sync = async (): Promise<void> => {
       if (this.armed) throw new DiskError('EIO', path, `EIO: ${path}: fsync failed`);
       return h.sync();
     };
-    return { path: h.path, read: (p, l) => h.read(p, l), write: (p, b) => h.write(p, b), sync, truncate: (n) => h.truncate(n), sizeBytes: () => h.sizeBytes(), close: () => h.close() };
+    const f: FileHandle = { path: h.path, read: (p, l) => h.read(p, l), write: (p, b) => h.write(p, b), sync, truncate: (n) => h.truncate(n), sizeBytes: () => h.sizeBytes(), close: () => h.close() };
+    return applyOpenOptions(f, options);
   }
   readFile(path: string): Promise<Uint8Array> {
     return this.d.readFile(path);

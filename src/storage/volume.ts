@@ -37,7 +37,7 @@ import {
   RAID_STRIPE_CACHE_BYTES_MAX,
 } from '../core/limits.js';
 import type { Clock } from '../env/clock.js';
-import { DiskError, isDiskError, writeFileAtomic, type Disk, type FileHandle, type FileStat, type OpenMode } from '../env/disk.js';
+import { DiskError, applyOpenOptions, isDiskError, writeFileAtomic, type Disk, type FileHandle, type FileStat, type OpenMode, type OpenOptions } from '../env/disk.js';
 import type { Logger } from '../env/logger.js';
 import { RaidError } from './errors.js';
 import { JOURNAL_PATH, encodeRecord, type MemberOp } from './journal-record.js';
@@ -297,20 +297,23 @@ export class RaidVolume implements Disk, VolumeFileHost {
   // -------------------------------------------------------------------------------------------
   // The Disk interface.
 
-  open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return this.op(path, async () => {
-      const p = normalizePath(path);
-      if (this.ns.isDir(p)) throw new DiskError(mode === 'create-new' ? 'EEXIST' : 'EISDIR', p);
-      const entry = this.ns.file(p);
-      if (entry !== undefined) {
-        if (mode === 'create-new') throw new DiskError('EEXIST', p);
-        return new VolumeFile(this, entry.id, p);
-      }
-      if (mode === 'read' || mode === 'write') throw new DiskError('ENOENT', p);
-      const op: NsOp = { type: 'create', path: p, fileId: this.ns.allocateFileId() };
-      this.changeNamespace(op);
-      return new VolumeFile(this, op.fileId, p);
-    });
+  open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    // dsync on a volume: each write, then the file's sync (which syncs the members it touched).
+    return this.op(path, async () => applyOpenOptions(this.openPlain(path, mode), options));
+  }
+
+  private openPlain(path: string, mode: OpenMode): VolumeFile {
+    const p = normalizePath(path);
+    if (this.ns.isDir(p)) throw new DiskError(mode === 'create-new' ? 'EEXIST' : 'EISDIR', p);
+    const entry = this.ns.file(p);
+    if (entry !== undefined) {
+      if (mode === 'create-new') throw new DiskError('EEXIST', p);
+      return new VolumeFile(this, entry.id, p);
+    }
+    if (mode === 'read' || mode === 'write') throw new DiskError('ENOENT', p);
+    const op: NsOp = { type: 'create', path: p, fileId: this.ns.allocateFileId() };
+    this.changeNamespace(op);
+    return new VolumeFile(this, op.fileId, p);
   }
 
   readFile(path: string): Promise<Uint8Array> {

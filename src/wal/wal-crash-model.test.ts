@@ -35,6 +35,8 @@ interface RunOptions {
   readonly steps: number;
   readonly faults: boolean;
   readonly plantedBug?: WalPlantedBug;
+  /** Segments opened with dsync (as a member does): each batch is one durable write. */
+  readonly dsync?: boolean;
 }
 
 class Violation extends Error {}
@@ -89,9 +91,9 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
   const rnd: Random = new SeededRandom(o.seed);
   const io = new IoQueue();
   const disk = new SimDisk({ random: rnd.fork(), sectorBytes: rnd.chance(0.5) ? 512 : 4096, schedule: io.schedule });
-  const walOptions = { segmentBytes: 16 * 1024, batchRecordsMax: rnd.pick([4, 64, 1024]), testing: o.plantedBug === undefined ? {} : { plantedBug: o.plantedBug } };
+  const walOptions = { segmentBytes: 16 * 1024, batchRecordsMax: rnd.pick([4, 64, 1024]), dsync: o.dsync ?? false, testing: o.plantedBug === undefined ? {} : { plantedBug: o.plantedBug } };
   const fail: (what: string) => never = (what) => {
-    throw new Violation(`seed ${o.seed} (${o.mode}${o.faults ? ', faults' : ''}${o.plantedBug ? `, planted ${o.plantedBug}` : ''}): ${what}`);
+    throw new Violation(`seed ${o.seed} (${o.mode}${o.faults ? ', faults' : ''}${o.dsync === true ? ', dsync' : ''}${o.plantedBug ? `, planted ${o.plantedBug}` : ''}): ${what}`);
   };
 
   let opened = await io.drive(openWal(disk.mount(), walOptions));
@@ -286,6 +288,7 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
  */
 const SEEDS = Number(process.env.WAL_MODEL_SEEDS ?? 30);
 const PLANTED_SEEDS_MAX = Number(process.env.WAL_PLANTED_SEEDS ?? 20);
+const DSYNC_SEEDS = Math.max(1, Math.ceil(SEEDS / 2));
 
 const ONLY = process.env.WAL_MODEL_ONLY === undefined ? null : Number(process.env.WAL_MODEL_ONLY);
 if (ONLY !== null) {
@@ -313,6 +316,18 @@ for (const mode of ONLY === null ? (['raft', 'paxos'] as const) : []) {
     }
     assert.ok(faults > 100, `${faults} faults injected`);
     assert.ok(corruptions > 10, `${corruptions} recoveries found corruption and asked for repair`);
+  });
+}
+
+for (const mode of ONLY === null ? (['raft', 'paxos'] as const) : []) {
+  // The member's configuration: dsync segments, no fdatasync after each batch.
+  test(`${mode}, dsync segments: crashes and single faults never lose an acknowledged write (${DSYNC_SEEDS} + ${DSYNC_SEEDS} seeds)`, async () => {
+    let crashes = 0;
+    let faults = 0;
+    for (let seed = 1; seed <= DSYNC_SEEDS; seed++) crashes += (await run({ seed, mode, steps: 250, faults: false, dsync: true })).crashes;
+    for (let seed = 100_001; seed <= 100_000 + DSYNC_SEEDS; seed++) faults += (await run({ seed, mode, steps: 250, faults: true, dsync: true })).faults;
+    assert.ok(crashes > 100, `${crashes} crashes exercised`);
+    assert.ok(faults > 30, `${faults} faults injected`);
   });
 }
 

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { logIndex, term } from '../core/ids.js';
 import type { Entry } from '../consensus/types.js';
 import { SeededRandom } from '../env/random.js';
+import { NodeDisk } from '../env/node/disk.js';
 import { SimDisk } from '../sim/disk.js';
 import { isWalError } from './errors.js';
 import { openWal } from './wal.js';
@@ -120,4 +124,35 @@ test('a failed fsync is fatal and never retried', async () => {
   const r = await openWal(disk);
   assert.deepEqual(r.recovered.entries.map((e) => e.index), [1]);
   await r.wal.close();
+});
+
+test('dsync segments on a real disk (O_DSYNC, as a member runs): batches, a roll and a reopen', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-wal-dsync-'));
+  try {
+    const disk = new NodeDisk(dir);
+    const { wal } = await openWal(disk, { dsync: true, segmentBytes: 4096 });
+    for (let i = 1; i <= 60; i++) {
+      wal.append([entry(i, 1, 'x'.repeat(100))], true);
+      if (i % 7 === 0) await wal.sync();
+    }
+    wal.setHardState(enc.encode('hs'));
+    await wal.sync();
+    const stats = wal.stats();
+    assert.ok(stats.batches >= 9 && stats.fsyncs === stats.batches, `${stats.batches} batches, ${stats.fsyncs} flushes`);
+    await wal.close();
+    assert.ok((await disk.list('wal')).length > 1, 'the log rolled to more segments');
+    const again = await openWal(disk, { dsync: true, segmentBytes: 4096 });
+    assert.equal(again.recovered.entries.length, 60);
+    assert.equal(again.recovered.lastIndex, 60);
+    assert.equal(new TextDecoder().decode(again.recovered.hardState!), 'hs');
+    assert.equal(again.recovered.report.corrupt, false);
+    again.wal.append([entry(61)], true);
+    await again.wal.sync();
+    await again.wal.close();
+    const last = await openWal(disk);
+    assert.equal(last.recovered.lastIndex, 61);
+    await last.wal.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

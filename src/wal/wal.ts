@@ -51,6 +51,12 @@ export interface WalOptions {
   readonly batchBytesMax?: number;
   readonly batchRecordsMax?: number;
   readonly logger?: Logger;
+  /**
+   * Open segments with O_DSYNC, so a batch is one durable write instead of a write and an
+   * fdatasync (one thread-pool trip fewer per batch). Directory fsyncs stay as they are. Default
+   * off: the planted 'ack-before-fsync' bug needs the gap between write and sync to show.
+   */
+  readonly dsync?: boolean;
   readonly testing?: { readonly plantedBug?: WalPlantedBug };
 }
 
@@ -294,6 +300,7 @@ export class Wal implements LogStore {
   private closed = false;
 
   private counters = { batches: 0, records: 0, fsyncs: 0, bytesWritten: 0 };
+  private readonly dsync: boolean;
 
   /** Use openWal. */
   constructor(
@@ -310,6 +317,7 @@ export class Wal implements LogStore {
     assert(this.batchRecordsMax > 0 && this.batchRecordsMax <= WAL_BATCH_RECORDS_MAX, 'batchRecordsMax within the bound');
     this.logger = (options.logger ?? nullLogger).child({ component: 'wal' });
     this.planted = options.testing?.plantedBug;
+    this.dsync = options.dsync ?? false;
     // Recovery's index becomes the run-time one (its values are EntryLocations with the entry
     // attached; openWal detaches the entries once it has handed them out).
     this.model = plan.model;
@@ -655,7 +663,8 @@ export class Wal implements LogStore {
     const h = await this.handle(this.active);
     await h.write(this.activeEndOffset, bytes);
     afterWrite();
-    await h.sync();
+    // A dsync handle's write was durable when it returned; counted as an fsync all the same.
+    if (!this.dsync) await h.sync();
     this.activeEndOffset += bytes.length;
     this.activeBatches++;
     this.seq++;
@@ -681,7 +690,7 @@ export class Wal implements LogStore {
     const next: Segment = { segmentId: old.segmentId + 1, firstIndex, name: '', handle: null };
     const name = segmentFileName(next);
     const path = joinPath(this.dir, name);
-    const h = await this.disk.open(path, 'create-new');
+    const h = await this.disk.open(path, 'create-new', { dsync: this.dsync });
     await h.write(0, encodeSegmentHeader(next));
     await h.sync();
     await this.disk.syncDir(this.dir);
@@ -739,7 +748,7 @@ export class Wal implements LogStore {
   }
 
   private async handle(s: Segment): Promise<FileHandle> {
-    if (s.handle === null) s.handle = await this.disk.open(joinPath(this.dir, s.name), 'write');
+    if (s.handle === null) s.handle = await this.disk.open(joinPath(this.dir, s.name), 'write', { dsync: this.dsync });
     return s.handle;
   }
 

@@ -29,3 +29,30 @@ test('NodeDisk: positional writes, sync, rename, list, typed errors', async () =
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('NodeDisk: dsync handles (O_DSYNC) in every mode write at positions and need no sync', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-disk-'));
+  try {
+    const disk = new NodeDisk(dir);
+    const f = await disk.open('x', 'create-new', { dsync: true });
+    await f.write(0, new Uint8Array([1, 2, 3]));
+    await f.write(1, new Uint8Array([9]));
+    await f.close();
+    await assert.rejects(disk.open('x', 'create-new', { dsync: true }), (e) => isDiskError(e, 'EEXIST'));
+    await assert.rejects(disk.open('missing', 'write', { dsync: true }), (e) => isDiskError(e, 'ENOENT'));
+    // 'write' and 'create' keep the contents and write in place (never O_APPEND, never O_TRUNC).
+    const w = await disk.open('x', 'write', { dsync: true });
+    await w.write(3, new Uint8Array([4]));
+    await w.close();
+    const c = await disk.open('x', 'create', { dsync: true });
+    await c.write(0, new Uint8Array([7]));
+    assert.deepEqual([...(await c.read(0, 10))], [7, 9, 3, 4]);
+    await c.close();
+    const n = await disk.open('new', 'create', { dsync: true });
+    await n.write(2, new Uint8Array([5]));
+    await n.close();
+    assert.deepEqual([...(await disk.readFile('new'))], [0, 0, 5]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
