@@ -183,7 +183,8 @@ export class SafetyCheckers implements NodeObserver {
    * Every committed entry is durable on a quorum: in the log with the same data (and term, for
    * Raft-style logs), or under a snapshot. A member whose storage lost the entry to damage and is
    * under repair (it may not vote until its log reaches past the entry again: Protocol-Aware
-   * Recovery) still stands behind it.
+   * Recovery) still stands behind it; so does a Paxos acceptor whose durable hard state bars it
+   * from phase 1 until it has caught up (a snapshot install that may have dropped accepted values).
    */
   checkCommittedDurability(): void {
     const termMatters = this.suffixLogs();
@@ -192,7 +193,7 @@ export class SafetyCheckers implements NodeObserver {
       for (const n of this.nodes) {
         const snap = n.medium.latestSnapshot()?.meta.index ?? 0;
         const e = n.medium.entry(index);
-        if (index <= snap || (e !== null && (!termMatters || e.term === want.term) && entryCrc(e) === want.crc) || n.medium.repairUntil >= index) holders++;
+        if (index <= snap || (e !== null && (!termMatters || e.term === want.term) && entryCrc(e) === want.crc) || n.durableRepairPoint() >= index) holders++;
       }
       if (holders < this.quorum) {
         this.report('committed-durability', `committed index ${index} (term ${want.term}) is durable on ${holders} members, fewer than a quorum of ${this.quorum}`);

@@ -17,7 +17,7 @@ import type { Random } from '../env/random.js';
 import type { ConsensusEngine, DurableState, EngineConfig, EngineMessage } from '../consensus/types.js';
 import { StandInEngine, type StandInPlantedBug } from './stand-in-engine.js';
 import { defaultRaftConfig, PLANTED_BUGS as RAFT_PLANTED_BUGS, RaftEngine, type PlantedBug as RaftPlantedBug, type RaftConfig } from '../raft/index.js';
-import { PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
+import { decodePaxosHardState, PAXOS_PLANTED_BUGS, PaxosEngine, type PaxosPlantedBug } from '../paxos/index.js';
 
 /** Flexible Paxos quorum sizes in voters (absent: the default rule of quorumSizes). */
 export interface PaxosQuorums {
@@ -58,6 +58,13 @@ export interface EngineFactory {
    */
   snapshotChunkBytes(requested: number): number;
   create(options: EngineCreateOptions): ConsensusEngine<EngineMessage>;
+  /**
+   * How far a member's durable hard state bars it from voting or promising until it has caught up
+   * on decided values (0: not at all). A member so barred stands behind every entry up to there even
+   * when its log lost it, as a member under storage repair does (checkers: committed durability).
+   * Absent: the engine has no such mark beyond the storage's own repair point.
+   */
+  durableRepairPoint?(hardState: Uint8Array): number;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -100,6 +107,13 @@ function paxosFactory(quorums: PaxosQuorums): EngineFactory {
     create(o) {
       const bug = o.plantedBug as PaxosPlantedBug | null;
       return new PaxosEngine({ ...engineConfig(o.id, o.tuning), ...sizes, ...(bug === null ? {} : { plantedBug: bug }) }, o.durable, o.random) as unknown as ConsensusEngine<EngineMessage>;
+    },
+    // An acceptor whose snapshot install or recovery may have dropped accepted values answers no
+    // phase 1 until its commit reaches reportGapUntil (engine.ts, beginInstall), so it cannot help
+    // a new leader miss a value it lost.
+    durableRepairPoint(hardState) {
+      const hs = decodePaxosHardState(hardState);
+      return Math.max(hs.repairUntil, hs.reportGapUntil);
     },
   };
 }

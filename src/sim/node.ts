@@ -126,6 +126,23 @@ export class SimNode {
   /** What the last incarnation handed to storage without an acknowledgement when it crashed. */
   private unacknowledgedAtCrash: UnacknowledgedOps = [];
 
+  /**
+   * The index through which this member stands behind committed entries its storage may have lost:
+   * the storage's repair point, or the engine's own mark in the acknowledged hard state.
+   */
+  durableRepairPoint(): number {
+    const hs = this.medium.hardState;
+    let engine = 0;
+    if (hs !== null && this.o.factory.durableRepairPoint !== undefined) {
+      try {
+        engine = this.o.factory.durableRepairPoint(hs);
+      } catch {
+        engine = 0; // a hard state the engine cannot read vouches for nothing
+      }
+    }
+    return Math.max(this.medium.repairUntil, engine);
+  }
+
   constructor(private readonly o: SimNodeOptions) {
     this.id = o.id;
     this.params = o.params;
@@ -238,6 +255,7 @@ export class SimNode {
         unacknowledged: this.unacknowledgedAtCrash,
         clusterId: clusterIdFromBigInt(0x5157n),
         memberId: this.id,
+        protocol: this.o.factory.kind === 'paxos' ? 'paxos' : 'raft',
         segmentBytes: this.o.storage!.segmentBytes,
         plantedBug: isStoragePlantedBug(bug) ? bug : null,
         logger: this.o.logger.child({ node: label }),

@@ -185,6 +185,8 @@ export interface OpenSimStorageOptions {
   readonly unacknowledged: UnacknowledgedOps;
   readonly clusterId: ClusterId;
   readonly memberId: NodeId;
+  /** Which consensus protocol writes the directory: recovery treats a Raft log and a Paxos log differently. */
+  readonly protocol: 'raft' | 'paxos';
   readonly segmentBytes: number;
   readonly plantedBug: StoragePlantedBug | null;
   readonly logger: Logger;
@@ -193,12 +195,13 @@ export interface OpenSimStorageOptions {
 /** Opens a member's data directory on its SimDisk, checks recovery against the mirror, rebuilds the mirror. */
 export async function openSimStorage(o: OpenSimStorageOptions): Promise<SimStorage> {
   const opened = await openStorage(o.disk, {
-    identity: { clusterId: o.clusterId, memberId: o.memberId, protocol: 'raft' },
+    identity: { clusterId: o.clusterId, memberId: o.memberId, protocol: o.protocol },
     wal: { segmentBytes: o.segmentBytes, ...(o.plantedBug === null ? {} : { testing: { plantedBug: walBug(o.plantedBug) } }) },
     logger: o.logger,
   });
   const { durable } = opened;
-  const lostAcknowledged = durable.repairUntil === null ? compareWithMirror(o.medium, o.unacknowledged, durable) : null;
+  // A discarded conflicting log lost nothing the member may rely on: the snapshot replaced it.
+  const lostAcknowledged = durable.repairUntil === null && !opened.report.conflictingLogDiscarded ? compareWithMirror(o.medium, o.unacknowledged, durable) : null;
   // The mirror becomes what is on disk now.
   const m = o.medium;
   m.entries.clear();

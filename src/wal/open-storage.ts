@@ -43,6 +43,8 @@ export interface StorageRecoveryReport {
   readonly facts: StorageFacts;
   readonly row: string;
   readonly action: StorageAction;
+  /** A Raft log that conflicted with the snapshot at its index was discarded (an interrupted install). */
+  readonly conflictingLogDiscarded: boolean;
   /** 'CORRUPT' when damaged data was found (etcd's alarm of that name); the server raises it. */
   readonly alarm: 'CORRUPT' | null;
 }
@@ -68,21 +70,37 @@ export async function openStorage(disk: Disk, options: StorageOptions): Promise<
   };
   const row = decide(STORAGE_RECOVERY_TABLE, facts);
   let entries: readonly Entry[] = [];
+  let conflictingLogDiscarded = false;
   switch (row.action) {
     case 'replay-log':
       entries = recovered.entries;
       break;
-    case 'snapshot-plus-log':
-      entries = recovered.entries.filter((e) => e.index > base);
-      if (base > log.compactedThrough) await log.compact(logIndex(base));
+    case 'snapshot-plus-log': {
+      const atBase = recovered.entries.find((e) => e.index === base);
+      if (options.identity.protocol === 'raft' && snapshot !== null && atBase !== undefined && atBase.term !== snapshot.term) {
+        // A snapshot received from the leader became durable, and the crash came before the log
+        // reset that installs it: the log still holds this member's old entries, which conflict
+        // with the snapshot at its own index. Raft's InstallSnapshot rule (Figure 13: keep the
+        // suffix only if the entry at the snapshot index has the snapshot's term) discards them;
+        // none can be committed, since the committed entry there is the snapshot's. A Paxos log
+        // keeps them: its slots are independent accepted values.
+        await log.reset(logIndex(base));
+        conflictingLogDiscarded = true;
+        logger.warn('log conflicts with the snapshot at its index; discarded (interrupted snapshot install)', { snapshotIndex: base, logTerm: atBase.term, snapshotTerm: snapshot.term });
+      } else {
+        entries = recovered.entries.filter((e) => e.index > base);
+        if (base > log.compactedThrough) await log.compact(logIndex(base));
+      }
       break;
+    }
     case 'snapshot-newer-than-log':
       await log.reset(logIndex(base));
       break;
     case 'repair-from-peers': {
       const until = Math.max(recovered.lastIndex, recovered.repairUntil ?? 0, snapReport.newerCorruptIndex ?? 0);
-      await log.reset(logIndex(base));
-      await log.requireRepair(logIndex(until));
+      // One batch: a crash or a failed write between a reset and a separate marker left an empty
+      // log that looked whole (simulator: paxos 2 + 4 of 5, storage-faults, seed 22 once its run changed).
+      await log.resetForRepair(logIndex(base), logIndex(until));
       break;
     }
     case 'impossible':
@@ -101,6 +119,7 @@ export async function openStorage(disk: Disk, options: StorageOptions): Promise<
     facts,
     row: row.id,
     action: row.action,
+    conflictingLogDiscarded,
     alarm: corrupt ? 'CORRUPT' : null,
   };
   (corrupt ? logger.error.bind(logger) : logger.info.bind(logger))(corrupt ? 'CORRUPT: storage recovered with damage' : 'storage recovered', {

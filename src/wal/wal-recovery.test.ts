@@ -224,3 +224,20 @@ test('a log with gaps (Multi-Paxos) stays under repair until every index up to t
   await wal.close();
   assert.equal((await reopen(disk)).repairUntil, null);
 });
+
+test('recovery fsyncs the directory: a segment created by a process that failed before doing so keeps its name across a power loss', async () => {
+  // Simulator: raft, storage-faults, seed 249 once its run changed.
+  const disk = new SimDisk({ random: new SeededRandom(3) });
+  // The first start creates segment 1 and fails writing its header (the disk is full): fatal.
+  disk.inject({ type: 'enospc-next-write', path: null });
+  await assert.rejects(openWal(disk, { segmentBytes: SEGMENT_BYTES }));
+  // The process restarts (the page cache and the unsynced directory entry survive a process exit).
+  const { wal } = await openWal(disk.mount(), { segmentBytes: SEGMENT_BYTES });
+  for (let i = 1; i <= 3; i++) wal.append([entry(i)], true);
+  await wal.sync(); // acknowledged
+  // Power loss: unsynced data and directory entries are lost.
+  disk.crash({ mode: 'lose' });
+  const after = await openWal(disk.mount(), { segmentBytes: SEGMENT_BYTES });
+  assert.deepEqual(after.recovered.entries.map((e) => e.index), [1, 2, 3]);
+  await after.wal.close();
+});

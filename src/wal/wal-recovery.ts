@@ -50,7 +50,11 @@ export type RecoveryEvent =
   | { readonly type: 'corrupt'; readonly segment: string; readonly offset: number; readonly row: string; readonly reason: string }
   | { readonly type: 'quarantined'; readonly segment: string; readonly fromOffset: number }
   | { readonly type: 'head-gap'; readonly expectedFromIndex: number; readonly foundFromIndex: number }
-  | { readonly type: 'corruption-ignored'; readonly segment: string; readonly offset: number; readonly reason: string };
+  | { readonly type: 'corruption-ignored'; readonly segment: string; readonly offset: number; readonly reason: string }
+  /** An earlier recovery that found damage stopped before finishing; its intent (recovery-intent.ts) is taken up. */
+  | { readonly type: 'recovery-resumed'; readonly repairUntil: number }
+  /** ... and its intent is unreadable: how far the log reached is unknown past what is left. */
+  | { readonly type: 'recovery-intent-corrupt'; readonly reason: string };
 
 export interface SegmentDecision {
   readonly name: string;

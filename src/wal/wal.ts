@@ -37,6 +37,7 @@ import { COMMIT_PAYLOAD_BYTES_MAX, ENTRY_FIXED_BYTES, decodeRecord } from './rec
 import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, parseSegmentFileName, segmentFileName } from './segment-header.js';
 import { FRAME_PAYLOAD_BYTES_MAX } from './segment-scan.js';
 import { freeName, quarantineDir, readFileTolerant, writeNewFile } from './segment-io.js';
+import { readRecoveryIntent, removeRecoveryIntent, writeRecoveryIntent, type ReadIntent } from './recovery-intent.js';
 import { planWalRecovery, type EntryLocation, type RecoveryEvent, type SegmentDecision, type SegmentFile, type WalRecoveryPlan } from './wal-recovery.js';
 
 /** Test-only planted bugs: each must be caught by the simulator's checkers. Never set in production. */
@@ -140,7 +141,7 @@ async function readAndPlan(disk: Disk, dir: string, planted: WalPlantedBug | und
 function reportOf(plan: WalRecoveryPlan, files: ReadonlyMap<string, SegmentFile>, rereads: number): WalRecoveryReport {
   let bytesScanned = 0;
   for (const f of files.values()) bytesScanned += f.bytes.length;
-  const corrupt = plan.events.some((e) => e.type === 'corrupt' || e.type === 'head-gap');
+  const corrupt = plan.events.some((e) => e.type === 'corrupt' || e.type === 'head-gap' || e.type === 'recovery-resumed' || e.type === 'recovery-intent-corrupt');
   return { segments: files.size, bytesScanned, decisions: plan.decisions, events: plan.events, corrupt, rereads };
 }
 
@@ -153,7 +154,9 @@ export async function inspectWal(disk: Disk, options: { dir?: string } = {}): Pr
   if ((await disk.stat(dir)) === null) {
     return { report: { segments: 0, bytesScanned: 0, decisions: [], events: [], corrupt: false, rereads: 0 }, lastIndex: logIndex(0), compactedThrough: logIndex(0), repairUntil: null, entries: 0 };
   }
-  const { plan, files, rereads } = await readAndPlan(disk, dir, undefined);
+  const read = await readAndPlan(disk, dir, undefined);
+  const { files, rereads } = read;
+  const plan = withIntent(read.plan, await readRecoveryIntent(disk, dir));
   return {
     report: reportOf(plan, files, rereads),
     lastIndex: logIndex(plan.model.lastIndex),
@@ -169,7 +172,9 @@ export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ w
   await disk.mkdir(dir);
   // A new directory's own name is durable only once its parent is fsynced.
   await disk.syncDir(dirname(dir));
-  const { plan, files, rereads } = await readAndPlan(disk, dir, options.testing?.plantedBug);
+  const read = await readAndPlan(disk, dir, options.testing?.plantedBug);
+  const { files, rereads } = read;
+  const plan = withIntent(read.plan, await readRecoveryIntent(disk, dir));
   const wal = new Wal(disk, dir, options, plan);
   try {
     await wal.carryOut(plan, files);
@@ -196,6 +201,34 @@ export async function openWal(disk: Disk, options: WalOptions = {}): Promise<{ w
   };
 }
 
+/**
+ * Takes up what an unfinished earlier recovery meant to make durable (recovery-intent.ts): its
+ * repair point when higher, and its hard state, which is the newest the log ever held.
+ */
+function withIntent(plan: WalRecoveryPlan, read: ReadIntent): WalRecoveryPlan {
+  switch (read.type) {
+    case 'none':
+      return plan;
+    case 'intent': {
+      const repair = Math.max(plan.repairUntil ?? 0, read.intent.repairUntil);
+      return {
+        ...plan,
+        hardState: read.intent.hardState,
+        repairUntil: repair > plan.model.lastIndex ? repair : null,
+        mustCommit: true,
+        events: [...plan.events, { type: 'recovery-resumed', repairUntil: read.intent.repairUntil }],
+      };
+    }
+    case 'corrupt': {
+      // The best left: what the segments say, and nothing past them is trusted.
+      const repair = Math.max(plan.repairUntil ?? 0, plan.model.lastIndex + 1);
+      return { ...plan, repairUntil: repair, mustCommit: true, events: [...plan.events, { type: 'recovery-intent-corrupt', reason: read.reason }] };
+    }
+    default:
+      return assertNever(read, 'recovery intent');
+  }
+}
+
 async function readSegment(disk: Disk, dir: string, name: string): Promise<SegmentFile> {
   const parsed = parseSegmentFileName(name)!;
   const { bytes, unreadable } = await readFileTolerant(disk, joinPath(dir, name));
@@ -217,6 +250,8 @@ function suspectSegments(events: readonly RecoveryEvent[]): string[] {
       case 'interrupted-roll-finished':
       case 'quarantined':
       case 'head-gap':
+      case 'recovery-resumed':
+      case 'recovery-intent-corrupt':
         break;
       default:
         assertNever(e, 'recovery event');
@@ -355,6 +390,21 @@ export class Wal implements LogStore {
     this.appendLastIndex = snapshotIndex;
     this.appendCompactedThrough = snapshotIndex;
     await this.exclusive(() => this.resetNow(snapshotIndex));
+  }
+
+  /**
+   * reset(snapshotIndex) that also makes "the member must not vote until the log reaches
+   * `untilIndex`" durable, in the reset's own batch. Recovery uses it when it must drop the log and
+   * repair from peers: as two steps, a crash or a failed write between them left an empty log that
+   * looked whole, and the marker cannot go first because a log that still reaches `untilIndex`
+   * clears it at once.
+   */
+  async resetForRepair(snapshotIndex: LogIndex, untilIndex: LogIndex): Promise<void> {
+    this.checkUsable();
+    await this.sync();
+    this.appendLastIndex = snapshotIndex;
+    this.appendCompactedThrough = snapshotIndex;
+    await this.exclusive(() => this.resetNow(snapshotIndex, untilIndex));
   }
 
   async close(): Promise<void> {
@@ -670,7 +720,7 @@ export class Wal implements LogStore {
     });
   }
 
-  private async resetNow(snapshotIndex: LogIndex): Promise<void> {
+  private async resetNow(snapshotIndex: LogIndex, repairUntil = 0): Promise<void> {
     await this.io(async () => {
       // A fresh segment for the log that starts after the snapshot; every older one goes. It starts
       // right after the snapshot even when the log went further (a Paxos acceptor keeps, and writes
@@ -678,6 +728,8 @@ export class Wal implements LogStore {
       // compaction point for one whose predecessors were lost.
       await this.roll(Math.min(this.model.lastIndex, snapshotIndex) + 1);
       this.model.reset(snapshotIndex);
+      // Set only now: the roll's seal batch above still describes the old log, which may reach it.
+      if (repairUntil > this.repairUntil) this.repairUntil = repairUntil;
       const b = new BatchBuilder();
       b.reset(snapshotIndex);
       await this.writeAndSync(b.finish(this.activeEndOffset, this.commitState(this.hardState)));
@@ -706,7 +758,9 @@ export class Wal implements LogStore {
   /** @internal Called once by openWal. */
   async carryOut(plan: WalRecoveryPlan, files: ReadonlyMap<string, SegmentFile>): Promise<void> {
     const disk = this.disk;
-    let dirChanged = false;
+    // What the commit batch below will say is made durable first: the steps before it cut and move
+    // data, and a crash among them must not leave a shorter log that looks whole.
+    if (plan.mustCommit) await writeRecoveryIntent(disk, this.dir, { repairUntil: plan.repairUntil ?? 0, hardState: plan.hardState });
     if (plan.quarantined.length > 0) {
       const qdir = quarantineDir(this.dir);
       await disk.mkdir(qdir);
@@ -714,7 +768,6 @@ export class Wal implements LogStore {
       for (const q of plan.quarantined) {
         if (q.fromOffset === 0) {
           await disk.rename(joinPath(this.dir, q.name), joinPath(qdir, await freeName(disk, qdir, q.name)));
-          dirChanged = true;
         } else {
           // Keep the damaged bytes for an operator; the segment itself is cut below (kept.truncateTo).
           const tail = files.get(q.name)!.bytes.subarray(q.fromOffset);
@@ -736,7 +789,6 @@ export class Wal implements LogStore {
     }
     for (const name of plan.removed) {
       await disk.unlink(joinPath(this.dir, name));
-      dirChanged = true;
     }
     const lastKept = plan.kept.at(-1);
     this.activeEndOffset = lastKept?.endOffset ?? SEGMENT_HEADER_BYTES;
@@ -747,13 +799,17 @@ export class Wal implements LogStore {
       this.segments.push(created);
       this.activeEndOffset = SEGMENT_HEADER_BYTES;
       this.activeBatches = 0;
-      dirChanged = true;
     }
-    if (dirChanged) await disk.syncDir(this.dir);
+    // Always, not only when this recovery changed it: the segments found may have been created by
+    // a process that stopped before fsyncing the directory (a fatal write error right after
+    // creating a segment), and a power loss would drop their names, and with them entries this
+    // start acknowledges in them (simulator: raft, storage-faults, seed 249 once its run changed).
+    await disk.syncDir(this.dir);
     if (plan.mustCommit) {
       // Make the outcome durable: the repair marker, and the newest hard state (which may have
       // been read from a batch that was cut).
       await this.writeAndSync(new BatchBuilder().finish(this.activeEndOffset, this.commitState(this.hardState)));
+      await removeRecoveryIntent(disk, this.dir);
     }
     if (plan.newlyCorrupt) {
       this.logger.error('CORRUPT: committed log data is damaged; the member will not vote until repaired from its peers', {
