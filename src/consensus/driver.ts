@@ -350,8 +350,14 @@ export class Driver<M extends EngineMessage, R> {
     if (rd.snapshotInstall !== null) {
       const meta = rd.snapshotInstall;
       assert(this.receivedSnapshot !== null && this.receivedSnapshot.index === meta.index && this.receivedSnapshot.term === meta.term, 'a snapshot is installed only after it was received in full');
-      await this.o.logStore.reset(meta.index);
-      this.durableLastIndex = meta.index;
+      // The reset, the entries kept above the snapshot and the hard state in one durable step:
+      // a crash between them would leave a Paxos acceptor that forgot values it accepted.
+      await this.o.logStore.resetWith(meta.index, rd.entries, rd.hardState);
+      this.counters.fsyncs++;
+      this.counters.entriesPersisted += rd.entries.length;
+      this.counters.entriesPerSyncMax = Math.max(this.counters.entriesPerSyncMax, rd.entries.length);
+      this.durableLastIndex = logIndex(rd.entries.reduce<number>((max, e) => Math.max(max, e.index), meta.index));
+      return;
     }
     const entries = rd.entries;
     for (let i = 1; i < entries.length; i++) {

@@ -4,6 +4,7 @@
  * the third. The simulator uses the same implementations over a simulated Disk.
  */
 import type { LogIndex } from '../core/ids.js';
+import { LOG_RESET_RETAINED_BYTES_MAX, LOG_RESET_RETAINED_ENTRIES_MAX } from '../core/limits.js';
 import type { Entry, SnapshotChunk, SnapshotMeta } from './types.js';
 
 export interface LogStore {
@@ -24,7 +25,29 @@ export interface LogStore {
   compact(index: LogIndex): Promise<void>;
   /** Forgets every entry: a snapshot at `snapshotIndex` received from the leader replaces the log. */
   reset(snapshotIndex: LogIndex): Promise<void>;
+  /**
+   * reset(snapshotIndex), then append(entries, false) and setHardState(hardState) (when not null),
+   * as one durable step: after a crash the log is either the old one or the new one, never the
+   * empty log between them. Anything buffered before is made durable first. A Paxos acceptor
+   * installs a snapshot with it, keeping the values it accepted above the snapshot (an acceptor
+   * must never forget one); the driver installs every snapshot with it. `entries` lie above
+   * `snapshotIndex`; a store may take more than fitsResetWith allows, but the engine keeps the
+   * batch that size and, beyond it, makes a gap mark durable first (docs/paxos.md).
+   */
+  resetWith(snapshotIndex: LogIndex, entries: readonly Entry[], hardState: Uint8Array | null): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Whether `entries` are few and small enough for one LogStore.resetWith. */
+export function fitsResetWith(entries: Iterable<Entry>): boolean {
+  let count = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    count++;
+    bytes += e.data.length;
+    if (count > LOG_RESET_RETAINED_ENTRIES_MAX || bytes > LOG_RESET_RETAINED_BYTES_MAX) return false;
+  }
+  return true;
 }
 
 /** What a log store recovered on open. */

@@ -785,3 +785,15 @@ assert(SNAPSHOT_BYTES_DEFAULT <= SNAPSHOT_BYTES_SETTING_MAX, 'the default is a v
 export const RAFT_LEASE_MARGIN_PERCENT = 20;
 
 assert(RAFT_LEASE_MARGIN_PERCENT > 0 && RAFT_LEASE_MARGIN_PERCENT < 100, 'a lease is shorter than an election timeout and not empty');
+
+// ---------------------------------------------------------------------------------------------
+// Atomic log reset with retained entries (LogStore.resetWith; a Paxos acceptor installing a
+// snapshot keeps the values it accepted above it, docs/paxos.md "Installing a snapshot").
+
+/** Entries one resetWith may carry: they share one batch with the reset record. */
+export const LOG_RESET_RETAINED_ENTRIES_MAX = WAL_BATCH_RECORDS_MAX - 1;
+/** Data bytes of the entries one resetWith may carry; beyond it the engine installs in two steps. */
+export const LOG_RESET_RETAINED_BYTES_MAX = WAL_BATCH_BYTES_MAX;
+
+assert(LOG_RESET_RETAINED_ENTRIES_MAX >= PAXOS_ALPHA_SLOTS, 'a window of accepted slots is kept in one step');
+assert(LOG_RESET_RETAINED_BYTES_MAX <= WAL_PENDING_BYTES_MAX, 'the retained entries are no more than a caller may buffer');

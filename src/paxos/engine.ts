@@ -46,6 +46,7 @@ import { type PaxosConfig, type QuorumSizes, quorumSizes, validatePaxosConfig } 
 import { PaxosError } from './errors.js';
 import { ConfigHistory, configChangeProblem, isMember, isVoter } from './membership.js';
 import { SlotLog } from './slot-log.js';
+import { fitsResetWith } from '../consensus/storage.js';
 import type {
   AcceptMessage,
   CatchupMessage,
@@ -1162,18 +1163,24 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   }
 
   /**
-   * A received snapshot replaces the decided prefix of the log, and the driver resets the log
-   * store when it installs it. An acceptor must never forget an accepted value, so installing
-   * takes two Readies: the first makes durable a mark (reportGapUntil) saying the log may lack
-   * the values accepted after the snapshot; once it is durable, the second writes the last chunk,
-   * installs the snapshot, writes those values again and clears the mark. A crash in between
-   * leaves a member that promises nothing until it has caught up, never one that forgot.
+   * A received snapshot replaces the decided prefix of the log. An acceptor must never forget an
+   * accepted value, so the values accepted after the snapshot are written again in the same durable
+   * step as the log reset (LogStore.resetWith, one WAL batch): the install is one Ready.
+   *
+   * When those values are too many for one batch (fitsResetWith), installing takes two Readies: the
+   * first makes durable a mark (reportGapUntil) saying the log may lack them; once it is durable,
+   * the second installs and writes them again. A crash in between leaves a member that promises
+   * nothing until it has caught up, never one that forgot; two such members can stall a phase-1
+   * quorum until one catches up, which is why the mark is kept for that case only.
    */
   private beginInstall(m: SnapshotMessage): void {
     const meta = m.snapshotChunk.meta;
-    const retained = !this.log.from(meta.index + 1).next().done;
+    if (fitsResetWith(this.log.from(meta.index + 1))) {
+      this.install(m, this.reportGapUntil);
+      return;
+    }
     this.installing = { m, gapBefore: this.reportGapUntil, mark: null };
-    if (retained) this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot);
+    this.reportGapUntil = Math.max(this.reportGapUntil, this.lastSlot);
     this.hardStateDirty = true;
   }
 
@@ -1181,6 +1188,11 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
   private completeInstall(): void {
     const { m, gapBefore } = this.installing!;
     this.installing = null;
+    this.install(m, gapBefore);
+  }
+
+  /** Installs a received snapshot; `gapBefore` is the gap mark from before the install began. */
+  private install(m: SnapshotMessage, gapBefore: number): void {
     const meta = m.snapshotChunk.meta;
     if (meta.index <= this.commit) {
       // Caught up some other way meanwhile: the snapshot is no longer needed.

@@ -46,6 +46,18 @@ export class ObservedLogStore implements LogStore {
     return this.inner.reset(snapshotIndex);
   }
 
+  async resetWith(snapshotIndex: LogIndex, entries: readonly Entry[], hardState: Uint8Array | null): Promise<void> {
+    // One fsync, like sync(): the same failpoints and the same timing.
+    const start = this.clock.nowMs();
+    this.syncs++;
+    if (this.failpoints.walFsyncDelayMs > 0) await this.clock.sleep(this.failpoints.walFsyncDelayMs);
+    if (this.failpoints.walFsyncErrorAfter !== null && this.syncs >= this.failpoints.walFsyncErrorAfter) {
+      throw new DiskError('EIO', 'wal', 'EIO: fsync failed (failpoint wal-fsync-error-after)');
+    }
+    await this.inner.resetWith(snapshotIndex, entries, hardState);
+    this.observeSyncS((this.clock.nowMs() - start) / 1000);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -139,6 +139,26 @@ export class MemoryLogStore implements LogStore {
     });
   }
 
+  /** One deferred step, like one batch on disk: a crash leaves all of it or none. */
+  resetWith(snapshotIndex: LogIndex, entries: readonly Entry[], hardState: Uint8Array | null): Promise<void> {
+    assert(!this.dead, 'resetWith after crash');
+    // What was buffered before becomes durable first, in order (a deferred commit-only hard state).
+    const before = this.buffer;
+    this.buffer = [];
+    const kept = entries.slice();
+    const hs = hardState?.slice() ?? null;
+    return this.later(() => {
+      for (const op of before) {
+        if (op.type === 'append') this.medium.appendDurably(op.entries, op.replaceSuffix);
+        else this.medium.hardState = op.hardState;
+      }
+      this.medium.entries.clear();
+      this.medium.lastIndex = snapshotIndex;
+      if (kept.length > 0) this.medium.appendDurably(kept, false);
+      if (hs !== null) this.medium.hardState = hs;
+    });
+  }
+
   close(): Promise<void> {
     this.dead = true;
     return Promise.resolve();

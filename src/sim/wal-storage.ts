@@ -55,7 +55,9 @@ type Op =
   | { readonly type: 'append'; readonly entries: readonly Entry[]; readonly replaceSuffix: boolean }
   | { readonly type: 'hard-state'; readonly hardState: Uint8Array }
   /** A reset to a received snapshot: once durable, no entry of the log is left. */
-  | { readonly type: 'reset'; readonly snapshotIndex: LogIndex };
+  | { readonly type: 'reset'; readonly snapshotIndex: LogIndex }
+  /** resetWith: the reset, the kept entries and the hard state, all durable or none. */
+  | { readonly type: 'reset-with'; readonly snapshotIndex: LogIndex; readonly entries: readonly Entry[]; readonly hardState: Uint8Array | null };
 
 /** Operations handed to storage and not acknowledged when the member crashed. */
 export type UnacknowledgedOps = readonly Op[];
@@ -106,6 +108,19 @@ class MirroredLogStore implements LogStore {
     this.resetting = null;
     this.medium.entries.clear();
     this.medium.lastIndex = snapshotIndex;
+    this.medium.repairUntil = this.wal.pendingRepairUntil ?? 0;
+  }
+
+  async resetWith(snapshotIndex: LogIndex, entries: readonly Entry[], hardState: Uint8Array | null): Promise<void> {
+    // The buffer goes first, as the log's own resetWith syncs it first.
+    await this.sync();
+    this.resetting = { type: 'reset-with', snapshotIndex, entries: entries.slice(), hardState: hardState?.slice() ?? null };
+    await this.wal.resetWith(snapshotIndex, entries, hardState);
+    this.resetting = null;
+    this.medium.entries.clear();
+    this.medium.lastIndex = snapshotIndex;
+    if (entries.length > 0) this.medium.appendDurably(entries, false);
+    if (hardState !== null) this.medium.hardState = hardState.slice();
     this.medium.repairUntil = this.wal.pendingRepairUntil ?? 0;
   }
 
@@ -229,7 +244,10 @@ function compareWithMirror(mirror: MemoryMedium, unacked: UnacknowledgedOps, dur
   for (const op of unacked) {
     if (op.type === 'hard-state') hardStates.push(op.hardState);
     else if (op.type === 'reset') touchedFrom = 0; // it may have dropped every entry, or none yet
-    else if (op.entries.length > 0) {
+    else if (op.type === 'reset-with') {
+      touchedFrom = 0;
+      if (op.hardState !== null) hardStates.push(op.hardState);
+    }    else if (op.entries.length > 0) {
       if (op.replaceSuffix) touchedFrom = Math.min(touchedFrom, op.entries[0]!.index);
       for (const e of op.entries) touched.add(e.index);
     }

@@ -407,6 +407,25 @@ export class Wal implements LogStore {
     await this.exclusive(() => this.resetNow(snapshotIndex, untilIndex));
   }
 
+  /** See LogStore.resetWith: the reset record, the entries and the hard state share one batch. */
+  async resetWith(snapshotIndex: LogIndex, entries: readonly Entry[], hardState: Uint8Array | null): Promise<void> {
+    this.checkUsable();
+    let bytes = 0;
+    for (const e of entries) {
+      assert(Number.isSafeInteger(e.index) && e.index > snapshotIndex, `entry ${e.index} kept across a reset to ${snapshotIndex} lies at or below it`);
+      assert(e.data.length <= WAL_ENTRY_BYTES_MAX, `entry ${e.index} has ${e.data.length} bytes, more than ${WAL_ENTRY_BYTES_MAX}`);
+      bytes += frameSizeBytes(ENTRY_FIXED_BYTES + e.data.length);
+    }
+    if (bytes > WAL_PENDING_BYTES_MAX) {
+      throw new WalError('wal-overloaded', `write-ahead log: ${bytes} bytes to keep across a reset, more than ${WAL_PENDING_BYTES_MAX}`);
+    }
+    assert(hardState === null || hardState.length <= WAL_HARD_STATE_BYTES_MAX, `hard state of ${hardState?.length} bytes, more than ${WAL_HARD_STATE_BYTES_MAX}`);
+    await this.sync();
+    this.appendLastIndex = logIndex(entries.reduce<number>((max, e) => Math.max(max, e.index), snapshotIndex));
+    this.appendCompactedThrough = snapshotIndex;
+    await this.exclusive(() => this.resetNow(snapshotIndex, 0, { entries, hardState: hardState?.slice() ?? null }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.failure === null) await this.sync();
@@ -720,7 +739,7 @@ export class Wal implements LogStore {
     });
   }
 
-  private async resetNow(snapshotIndex: LogIndex, repairUntil = 0): Promise<void> {
+  private async resetNow(snapshotIndex: LogIndex, repairUntil = 0, kept: { readonly entries: readonly Entry[]; readonly hardState: Uint8Array | null } | null = null): Promise<void> {
     await this.io(async () => {
       // A fresh segment for the log that starts after the snapshot; every older one goes. It starts
       // right after the snapshot even when the log went further (a Paxos acceptor keeps, and writes
@@ -732,8 +751,16 @@ export class Wal implements LogStore {
       if (repairUntil > this.repairUntil) this.repairUntil = repairUntil;
       const b = new BatchBuilder();
       b.reset(snapshotIndex);
-      await this.writeAndSync(b.finish(this.activeEndOffset, this.commitState(this.hardState)));
-      this.counters.records++;
+      // Entries kept across the reset ride in its batch (resetWith): one durable step.
+      const hardState = kept?.hardState ?? this.hardState;
+      const entries = kept?.entries ?? [];
+      const rels = entries.map((e) => b.entry(e));
+      const recordsAt = this.activeEndOffset + beginFrameBytes(hardState);
+      const segmentId = this.active.segmentId;
+      entries.forEach((e, i) => this.model.entry(e.index, segmentId, { segmentId, offset: recordsAt + rels[i]!, sizeBytes: frameSizeBytes(ENTRY_FIXED_BYTES + e.data.length) }));
+      await this.writeAndSync(b.finish(this.activeEndOffset, this.commitState(hardState)));
+      this.hardState = hardState;
+      this.counters.records += b.recordCount;
       while (this.segments.length > 1) await this.removeSegment(this.segments.shift()!);
       await this.disk.syncDir(this.dir);
     });
