@@ -1,5 +1,6 @@
 // Model-based crash testing of the write-ahead log over the simulated disk. A seeded run appends
-// (Raft- or Paxos-style), sets hard state, syncs without waiting (group commit), compacts, resets,
+// (Raft- or Paxos-style), sets hard state, syncs without waiting (group commit), compacts, resets
+// (also resetWith, crashing while it runs),
 // injects one storage fault at a time, and crashes. After every restart the recovered log is
 // checked against a naive oracle:
 //
@@ -242,6 +243,26 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
           acked = states.length - 1; // compact syncs everything appended first
           ctAcked = c;
         }
+      } else if (r < 0.82 && rnd.chance(0.5)) {
+        // resetWith, as a Paxos acceptor installs a snapshot: the reset, the values kept above it
+        // and the hard state are one operation of the oracle, so a crash while it runs must leave
+        // the log before it or after it, never the empty log between.
+        const snap = appendCt + rnd.int(cur().lastIndex - appendCt + 3);
+        const kept = Array.from({ length: rnd.int(5) }, (_, k): Entry => ({ index: logIndex(snap + 1 + k + rnd.int(2) * k), term: term(currentTerm), kind: 'normal', data: enc.encode(`k${++counter}`.padEnd(rnd.int(300), '.')) }));
+        const hs = `hs${++counter}`;
+        push({ entries: new Map(kept.map((e) => [e.index as number, entryText(e)])), lastIndex: Math.max(snap, ...kept.map((e) => e.index)), hardState: hs });
+        ctMax = Math.max(ctMax, snap);
+        const p = wal.resetWith(logIndex(snap), kept, enc.encode(hs));
+        if (rnd.chance(0.3)) {
+          p.catch(() => {});
+          // Anywhere in its run: the roll, the reset batch, the removal of old segments.
+          await io.advance(rnd.int(24));
+          await restart();
+          continue;
+        }
+        await io.drive(p);
+        acked = states.length - 1;
+        appendCt = ctAcked = snap;
       } else if (r < 0.82) {
         const s = cur().lastIndex + rnd.int(5);
         await io.drive(wal.reset(logIndex(s)));
