@@ -36,6 +36,29 @@ test('a crash keeps exactly what was synced', async () => {
   assert.deepEqual(d.hardState, new Uint8Array([7]));
 });
 
+test('resetWith is one step: a crash before it completes keeps the old log, after it the new one', async () => {
+  const medium = new MemoryMedium();
+  const io = new Io();
+  const log = new MemoryLogStore(medium, io);
+  log.append([e(1), e(2), e(5)], false);
+  let p = log.sync();
+  io.runAll();
+  await p;
+  log.setHardState(new Uint8Array([1])); // a deferred hard state, buffered: it goes first
+  p = log.resetWith(logIndex(4), [e(5, 2), e(6, 2)], new Uint8Array([2]));
+  assert.deepEqual(medium.recover(config).entries.map((x) => x.index), [1, 2, 5]);
+  io.runAll();
+  await p;
+  assert.deepEqual(medium.recover(config).entries.map((x) => `${x.index}@${x.term}`), ['5@2', '6@2']);
+  assert.deepEqual(medium.hardState, new Uint8Array([2]));
+  const crashed = new MemoryLogStore(medium, io);
+  void crashed.resetWith(logIndex(6), [], new Uint8Array([3]));
+  crashed.crash();
+  io.runAll();
+  assert.deepEqual(medium.recover(config).entries.map((x) => `${x.index}@${x.term}`), ['5@2', '6@2']);
+  assert.deepEqual(medium.hardState, new Uint8Array([2]));
+});
+
 test('replacing a suffix truncates the durable log; Paxos-style slots replace one index', async () => {
   const medium = new MemoryMedium();
   const io = new Io();

@@ -109,6 +109,29 @@ test('reset to a snapshot below the last index (a Paxos acceptor keeps values pa
   await r.wal.close();
 });
 
+test('resetWith writes the reset, the kept entries and the hard state in one batch', async () => {
+  // A Paxos acceptor installing a snapshot keeps the values it accepted past it (docs/paxos.md);
+  // the reset and those values in one batch means no crash leaves the empty log between them.
+  const disk = newDisk();
+  const { wal } = await openWal(disk);
+  wal.append([entry(1), entry(2), entry(3), entry(5), entry(7)], false);
+  wal.setHardState(enc.encode('old'));
+  await wal.sync();
+  const batchesBefore = wal.stats().batches;
+  await wal.resetWith(logIndex(4), [entry(5, 2), entry(7, 2)], enc.encode('new'));
+  // The roll seals the old segment (one batch); the reset and the entries are the next one.
+  assert.equal(wal.stats().batches - batchesBefore, 2);
+  disk.crash();
+  const r = await openWal(disk);
+  assert.equal(r.recovered.compactedThrough, 4);
+  assert.deepEqual(texts(r.recovered.entries), ['5@2:e5', '7@2:e7']);
+  assert.equal(new TextDecoder().decode(r.recovered.hardState!), 'new');
+  assert.equal(r.recovered.repairUntil, null);
+  r.wal.append([entry(8, 2)], false);
+  await r.wal.sync();
+  await r.wal.close();
+});
+
 test('a failed fsync is fatal and never retried', async () => {
   const disk = newDisk();
   const { wal } = await openWal(disk);
