@@ -14,27 +14,10 @@ import { KvStore } from '../src/kv/kv-store.js';
 import { decodeRangeResponse, encodeRangeResponse, decodeRangeRequest, encodeRangeRequest } from '../src/api/proto/generated/etcdserverpb.js';
 import { ProtoJson } from '../src/api/proto/json.js';
 import { readEtcdDatabase, etcdBoltImage } from '../src/server/etcd-snapshot.js';
+import { parseStoreBenchArgs, type StoreBenchArgs } from './store-args.js';
 
-interface Args {
-  keys: number;
-  valueBytes: number;
-  json: boolean;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { keys: 200_000, valueBytes: 256, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i];
-    if (f === '--keys') a.keys = Number(argv[++i]);
-    else if (f === '--value-bytes') a.valueBytes = Number(argv[++i]);
-    else if (f === '--json') a.json = true;
-    else if (f === '--help' || f === '-h') {
-      process.stdout.write('usage: node dist/bench/etcd-api.js [--keys N] [--value-bytes N] [--json]\n');
-      process.exit(0);
-    } else throw new Error(`unknown flag ${f}`);
-  }
-  if (!Number.isSafeInteger(a.keys) || a.keys < 1000 || !Number.isSafeInteger(a.valueBytes) || a.valueBytes < 0) throw new Error('bad --keys or --value-bytes');
-  return a;
+function parseArgs(argv: readonly string[]): StoreBenchArgs {
+  return parseStoreBenchArgs(argv, { keys: 200_000 }, 'usage: node dist/bench/etcd-api.js [--keys N] [--value-bytes N] [--json]');
 }
 
 function cpu<T>(fn: () => T): { sec: number; value: T } {

@@ -11,27 +11,10 @@
 import { nodeIdFromBigInt, logIndex, term } from '../src/core/ids.js';
 import { compare, encodeCommand, prefixEnd, putOp, rangeOp, txnOp, type Op } from '../src/kv/command.js';
 import { KvStore } from '../src/kv/kv-store.js';
+import { parseStoreBenchArgs, type StoreBenchArgs } from './store-args.js';
 
-interface Args {
-  keys: number;
-  valueBytes: number;
-  json: boolean;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { keys: 1_000_000, valueBytes: 256, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i];
-    if (f === '--keys') a.keys = Number(argv[++i]);
-    else if (f === '--value-bytes') a.valueBytes = Number(argv[++i]);
-    else if (f === '--json') a.json = true;
-    else if (f === '--help' || f === '-h') {
-      process.stdout.write('usage: node --expose-gc dist/bench/kv.js [--keys N] [--value-bytes N] [--json]\n');
-      process.exit(0);
-    } else throw new Error(`unknown flag ${f}`);
-  }
-  if (!Number.isSafeInteger(a.keys) || a.keys < 1000 || !Number.isSafeInteger(a.valueBytes) || a.valueBytes < 0) throw new Error('bad --keys or --value-bytes');
-  return a;
+function parseArgs(argv: readonly string[]): StoreBenchArgs {
+  return parseStoreBenchArgs(argv, { keys: 1_000_000 }, 'usage: node --expose-gc dist/bench/kv.js [--keys N] [--value-bytes N] [--json]');
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
