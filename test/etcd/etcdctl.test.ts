@@ -150,9 +150,15 @@ for (const consensus of PROTOCOLS) describe(`etcdctl 3.4: Bulwark (${consensus})
     await same({ args: ['member', 'list', '-w', 'table'], mode: 'loose-sorted' });
     const [port] = await freePorts(1);
     const [a, b] = await same({ args: ['member', 'add', 'learner1', '--learner', `--peer-urls=http://127.0.0.1:${port}`] });
+    const added = (r: CtlResult, who: string): string => {
+      // etcd prints the id with %16x: a shorter id is padded with spaces.
+      const m = /Member +([0-9a-f]+) added/.exec(r.stdout);
+      assert.ok(m !== null, `${who}: member add did not add a member (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+      return m[1]!;
+    };
     const ids = new Map([
-      ['bulwark', /Member ([0-9a-f]+) added/.exec(a.stdout)![1]!],
-      ['etcd', /Member ([0-9a-f]+) added/.exec(b.stdout)![1]!],
+      ['bulwark', added(a, 'Bulwark')],
+      ['etcd', added(b, 'etcd')],
     ]);
     await same({ args: ['member', 'list'], mode: 'sorted' });
     await same({ args: (t) => ['member', 'promote', ids.get(t.name)!] });
