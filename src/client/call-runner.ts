@@ -267,6 +267,11 @@ export class CallRunner {
         this.d.pool.succeeded(endpoint);
         return { type: 'fail', mayHaveApplied: false };
       case 'deadline':
+        // The member gave up on this attempt at the deadline the attempt carried (grpc-timeout): it
+        // is alive but could not finish in time (no leader yet, a slow commit). The same as an
+        // attempt that timed out here: repeatable calls (reads, idempotent or session-tagged
+        // writes) try again after a pause, within the call's own deadline.
+        if (repeatable) return { type: 'retry', pause: true, mayHaveApplied: policy.write };
         return { type: 'fail', mayHaveApplied: policy.write };
       case 'cancelled':
       case 'broken':

@@ -279,3 +279,20 @@ test('leadership changes are events', async () => {
   );
   await run(client.close());
 });
+
+test('a member that ends an attempt at its deadline (DEADLINE_EXCEEDED from the server): a session write is retried, a plain write is not', async () => {
+  const s = setup({ sessions: true });
+  let expired = 0;
+  s.cluster.faultFor = (_e, path) => (path === '/etcdserverpb.KV/Put' && expired++ < 2 ? { type: 'status', status: Status.DEADLINE_EXCEEDED, message: 'context deadline exceeded' } : undefined);
+  await s.run(s.client.put('k', 'v'));
+  assert.equal(expired, 3, 'two attempts ended by the member, then an answer');
+  assert.equal(s.cluster.appliedWrites, 1);
+  await s.run(s.client.close());
+
+  const p = setup({ sessions: false });
+  p.cluster.faultFor = (_e, path) => (path === '/etcdserverpb.KV/Put' ? { type: 'status', status: Status.DEADLINE_EXCEEDED, message: 'context deadline exceeded' } : undefined);
+  const err = await p.run(p.client.put('k', 'v')).catch((e: unknown) => e);
+  assert.ok(isClientError(err), `got ${String(err)}`);
+  assert.equal((err as ClientError).mayHaveApplied, true, 'without a session the outcome is unknown');
+  await p.run(p.client.close());
+});
