@@ -24,18 +24,15 @@ import {
   CLIENT_LEASES_KEPT_MAX,
   CLIENT_STREAM_SILENCE_MS_MAX,
 } from '../core/limits.js';
-import type { Clock, Timer } from '../env/clock.js';
-import type { Logger } from '../env/logger.js';
-import type { Random } from '../env/random.js';
+import type { Timer } from '../env/clock.js';
 import type { ClientDuplex } from '../api/grpc/client.js';
-import type { MetadataInit } from '../api/grpc/metadata.js';
 import { LeaseService, type LeaseGrantResponse, type LeaseKeepAliveRequestInit, type LeaseKeepAliveResponse, type LeaseTimeToLiveResponse } from '../api/proto/generated/etcdserverpb.js';
-import { backoffDelayMs, type BackoffOptions } from './backoff.js';
-import type { CallOptions, CallRunner } from './call-runner.js';
-import type { EndpointPool } from './endpoint-pool.js';
+import { backoffDelayMs } from './backoff.js';
+import type { CallOptions } from './call-runner.js';
 import { ClientError } from './errors.js';
-import type { EventHub, LeaseLostReason } from './events.js';
+import type { LeaseLostReason } from './events.js';
 import { classifyFailure } from './failure.js';
+import type { StreamManagerDeps } from './stream-deps.js';
 
 export type LeaseState = 'alive' | 'in-doubt' | 'lost';
 
@@ -103,17 +100,7 @@ export class Lease {
   }
 }
 
-export interface LeaseManagerDeps {
-  readonly pool: EndpointPool;
-  readonly runner: CallRunner;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly events: EventHub;
-  readonly logger: Logger;
-  readonly backoff: BackoffOptions;
-  readonly metadata: MetadataInit;
-  readonly closed: AbortSignal;
-}
+export type LeaseManagerDeps = StreamManagerDeps;
 
 type KeepAliveStream = ClientDuplex<LeaseKeepAliveRequestInit, LeaseKeepAliveResponse>;
 

@@ -14,20 +14,15 @@
 import { assert, assertNever } from '../core/assert.js';
 import { errorMessage } from '../core/errors.js';
 import { CLIENT_STREAM_PROBE_INTERVAL_MS, CLIENT_STREAM_SILENCE_MS_MAX, CLIENT_WATCH_BUFFERED_EVENTS_MAX, CLIENT_WATCHERS_MAX } from '../core/limits.js';
-import type { Clock, Timer } from '../env/clock.js';
-import type { Logger } from '../env/logger.js';
-import type { Random } from '../env/random.js';
+import type { Timer } from '../env/clock.js';
 import type { ClientDuplex } from '../api/grpc/client.js';
-import type { MetadataInit } from '../api/grpc/metadata.js';
 import { WatchCreateRequest_FilterType, WatchService, type ResponseHeader, type WatchRequestInit, type WatchResponse } from '../api/proto/generated/etcdserverpb.js';
 import type { Event as MvccEvent } from '../api/proto/generated/mvccpb.js';
-import { backoffDelayMs, type BackoffOptions } from './backoff.js';
-import type { CallRunner } from './call-runner.js';
+import { backoffDelayMs } from './backoff.js';
 import { classifyFailure } from './failure.js';
-import type { EndpointPool } from './endpoint-pool.js';
 import { ClientError } from './errors.js';
-import type { EventHub } from './events.js';
 import { rangeOf, toBytes, type Bytes, type RangeSpec } from './kv.js';
+import type { StreamManagerDeps } from './stream-deps.js';
 
 export interface WatchOptions extends RangeSpec {
   /** First revision to deliver (inclusive). Default: changes after the watch is created. */
@@ -206,17 +201,7 @@ export class Watcher implements AsyncIterable<WatchItem> {
   }
 }
 
-export interface WatchManagerDeps {
-  readonly pool: EndpointPool;
-  readonly runner: CallRunner;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly events: EventHub;
-  readonly logger: Logger;
-  readonly backoff: BackoffOptions;
-  readonly metadata: MetadataInit;
-  readonly closed: AbortSignal;
-}
+export type WatchManagerDeps = StreamManagerDeps;
 
 type WatchStream = ClientDuplex<WatchRequestInit, WatchResponse>;
 
