@@ -280,6 +280,11 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
     if (e.type === 'retry') log.push(`producer retry ${e.method} ${e.reason}`);
   });
   const faults = faultLoop({ everyMs: 500, downMs: 700 });
+  // Consumers stop when the test ends, also when it fails: a consumer still looping after the
+  // clients are closed would keep the test process alive.
+  let stopped = false;
+  let consumers: Promise<void>[] = [];
+  const consumerErrors: unknown[] = [];
   try {
     const producing = (async () => {
       for (let i = 0; i < items; i++) {
@@ -288,14 +293,14 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
         if (faults.count() < 2) await sleep(60);
       }
     })();
-    const consumers = [0, 1, 2].map(async () => {
+    consumers = [0, 1, 2].map(async () => {
       const c = client();
       const s = await Session.create(c, { ttlSeconds: 30 });
       const q = new Queue(s.client, name, { leaseId: s.leaseId });
       c.on((e) => {
         if (e.type === 'retry') log.push(`consumer ${s.leaseId.toString(16)} retry ${e.method} ${e.reason}`);
       });
-      while (delivered.length < items) {
+      while (delivered.length < items && !stopped) {
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), 1000);
         try {
@@ -305,19 +310,22 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
         } catch (e) {
           if (!isClientError(e)) throw e;
           if (e.mayHaveApplied) throw new Error(`dequeue: an ambiguous failure reached the application: ${e.message}`);
+          await sleep(50);
         } finally {
           clearTimeout(timer);
         }
       }
-    });
+    }).map((p) => p.catch((e: unknown) => void consumerErrors.push(e)));
     await producing;
     const deadline = Date.now() + 30_000;
     while (delivered.length < items && Date.now() < deadline) await sleep(100);
-    await Promise.race([Promise.all(consumers), sleep(3000)]);
   } finally {
+    stopped = true;
+    await Promise.race([Promise.all(consumers), sleep(5000)]);
     const n = await faults.stop();
     assert.ok(n >= 2, `the leader failed while the queue was in use (${n})`);
   }
+  if (consumerErrors.length > 0) throw consumerErrors[0];
   const counts = new Map<string, number>();
   for (const d of delivered) counts.set(d, (counts.get(d) ?? 0) + 1);
   const twice = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
