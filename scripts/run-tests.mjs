@@ -4,6 +4,7 @@
 //   node scripts/run-tests.mjs            every test
 //   node scripts/run-tests.mjs raft wal   tests whose path mentions raft or wal
 import { execFileSync, spawn } from 'node:child_process';
+import { setTimeout, clearTimeout } from 'node:timers';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';

@@ -36,7 +36,7 @@ after(async () => {
  * Kills the leader (or, with `pause`, freezes a member) every so often until `stop()` is called,
  * bringing each victim back before the next fault so a quorum always returns.
  */
-function faultLoop(o: { everyMs: number; downMs: number; pause?: boolean }): { stop: () => Promise<number>; count: () => number } {
+function faultLoop(o: { everyMs: number; downMs: number; pause?: boolean; log?: (line: string) => void }): { stop: () => Promise<number>; count: () => number } {
   let running = true;
   let faults = 0;
   const done = (async () => {
@@ -48,12 +48,14 @@ function faultLoop(o: { everyMs: number; downMs: number; pause?: boolean }): { s
       if (process.env['FAULTS_DEBUG'] !== undefined) console.log('fault: leader is', leader, o.pause === true && k % 2 === 1 ? 'pause' : 'kill');
       const victim = leader ?? k % cluster.size;
       const freeze = o.pause === true && k % 2 === 1;
+      o.log?.(`${freeze ? 'pause' : 'kill'} member ${victim} (leader ${leader ?? 'unknown'})`);
       if (freeze) cluster.pause(victim);
       else await cluster.kill(victim);
       faults++;
       await sleep(o.downMs);
       if (freeze) cluster.resume(victim);
       else await cluster.start(victim);
+      o.log?.(`member ${victim} back`);
       k++;
       await cluster.waitReady(20_000).catch(() => {});
     }
@@ -276,10 +278,12 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
   const producer = new Queue(producerClient, name, { leaseId: producerSession.leaseId });
   const delivered: string[] = [];
   const log: string[] = [];
+  const t0 = Date.now();
   producerClient.on((e) => {
-    if (e.type === 'retry') log.push(`producer retry ${e.method} ${e.reason}`);
+    if (e.type === 'leader-changed') log.push(`${Date.now() - t0} ms: producer sees leader ${e.leader ?? 'none'} term ${e.term}`);
+    if (e.type === 'retry') log.push(`${Date.now() - t0} ms: producer retry ${e.method} on ${e.endpoint} in ${Math.round(e.delayMs)} ms: ${e.reason}`);
   });
-  const faults = faultLoop({ everyMs: 500, downMs: 700 });
+  const faults = faultLoop({ everyMs: 500, downMs: 700, log: (line) => log.push(`${Date.now() - t0} ms: ${line}`) });
   // Consumers stop when the test ends, also when it fails: a consumer still looping after the
   // clients are closed would keep the test process alive.
   let stopped = false;
@@ -288,7 +292,10 @@ test('a queue delivers every item exactly once across failovers', opts, async ()
   try {
     const producing = (async () => {
       for (let i = 0; i < items; i++) {
-        await untilDone(() => producer.enqueue(`item-${i}`), 'enqueue');
+        await untilDone(() => producer.enqueue(`item-${i}`), 'enqueue').catch((e: unknown) => {
+          // The retries the client made, and the faults between them, say why the call ran out.
+          throw new Error(`${e instanceof Error ? e.message : String(e)}\n${log.join('\n')}`);
+        });
         // Spread the items over several failovers.
         if (faults.count() < 2) await sleep(60);
       }
