@@ -8,6 +8,7 @@ import type { Entry } from '../consensus/types.js';
 import { BULWARK_VERSION, ETCD_COMPAT_VERSION } from '../version.js';
 import type { Member } from './member.js';
 import { DISK_BUCKETS_S, RTT_BUCKETS_S, Registry, type Counter, type Gauge, type Histogram } from './metrics.js';
+import { registerRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
 
 export class MemberMetrics {
   readonly registry = new Registry();
@@ -20,6 +21,7 @@ export class MemberMetrics {
   readonly grpcHandled: Counter;
   readonly grpcStarted: Counter;
   private readonly proposalsApplied: Counter;
+  private readonly runtime: RuntimeMetrics;
 
   constructor(m: Member) {
     const r = this.registry;
@@ -80,6 +82,12 @@ export class MemberMetrics {
     g('etcd_server_snapshot_apply_in_progress_total', '1 if the server is applying the incoming snapshot. 0 if none.', () => 0);
     this.grpcStarted = r.counter('grpc_server_started_total', 'Total number of RPCs started on the server.');
     this.grpcHandled = r.counter('grpc_server_handled_total', 'Total number of RPCs completed on the server, regardless of success or failure.');
+    this.runtime = registerRuntimeMetrics(r);
+  }
+
+  /** Stops sampling the process (event-loop delay, garbage collection). */
+  stop(): void {
+    this.runtime.stop();
   }
 
   applied(_e: Entry): void {

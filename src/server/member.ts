@@ -200,6 +200,7 @@ export class Member {
     this.stopped = true;
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    this.metrics.stop();
     const stopped = () => new ServerError('stopped');
     this.proposals.rejectAll(stopped);
     this.reads.rejectAll(stopped);

@@ -48,6 +48,23 @@ test('/version, /health, /livez and /readyz: codes and bodies when healthy, and 
     assert.equal((await fetchPath(t, lone, '/readyz/no_such_check')).status, 404);
     assert.equal((await fetchPath(t, lone, '/livez', 'POST')).status, 405);
 
+    // /metrics: etcd's names for the member, prom-client's for the process.
+    const metrics = await fetchPath(t, lone, '/metrics');
+    assert.equal(metrics.status, 200);
+    const sample = (name: string): number => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics.body);
+      assert.ok(m !== null, `${name} in /metrics`);
+      return Number(m[1]);
+    };
+    assert.equal(sample('etcd_server_has_leader'), 1);
+    assert.equal(sample('etcd_server_is_leader'), 0);
+    assert.ok(sample('etcd_disk_wal_fsync_duration_seconds_count') > 0, 'the WAL synced');
+    assert.ok(sample('process_resident_memory_bytes') > 10 * 1024 * 1024, 'resident memory');
+    assert.ok(sample('process_cpu_seconds_total') > 0, 'CPU time');
+    const lagP99 = sample('nodejs_eventloop_lag_p99_seconds');
+    assert.ok(lagP99 >= 0 && lagP99 < 5, `event-loop delay p99 ${lagP99} s`);
+    assert.ok(sample('bulwark_eventloop_lag_max_ever_seconds') >= lagP99);
+
     // The other two go: `lone` keeps serving local reads but has no leader and no quorum.
     await t.cluster.kill(leader);
     await t.cluster.kill(other);
