@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { logIndex, term } from '../core/ids.js';
 import type { Entry } from '../consensus/types.js';
+import type { FileHandle } from '../env/disk.js';
+import type { Logger } from '../env/logger.js';
 import { SeededRandom } from '../env/random.js';
 import { NodeDisk } from '../env/node/disk.js';
 import { SimDisk } from '../sim/disk.js';
@@ -147,6 +149,99 @@ test('a failed fsync is fatal and never retried', async () => {
   const r = await openWal(disk);
   assert.deepEqual(r.recovered.entries.map((e) => e.index), [1]);
   await r.wal.close();
+});
+
+test('preallocated dsync segments on a real disk: zeros ahead of the data, a clean reopen, rolls', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-wal-prealloc-'));
+  try {
+    const disk = new NodeDisk(dir);
+    const options = { dsync: true, segmentBytes: 64 * 1024, preallocateBytes: 16 * 1024 };
+    const { wal } = await openWal(disk, options);
+    wal.append([entry(1, 1, 'x'.repeat(100))], true);
+    await wal.sync();
+    // The zeros go out in the background after the batch; wait for them (bounded).
+    for (let i = 0; i < 500 && wal.stats().preallocatedBytes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(wal.stats().preallocatedBytes > 0, 'zeros were written ahead of the first batch');
+    const first = (await disk.list('wal')).filter((n) => n.endsWith('.wal'));
+    assert.equal(first.length, 1);
+    const size = (await disk.stat(join('wal', first[0]!)))!.sizeBytes;
+    assert.ok(size >= 16 * 1024, `the segment was preallocated ahead of its first batch (${size} bytes)`);
+    for (let i = 2; i <= 400; i++) {
+      wal.append([entry(i, 1, 'x'.repeat(300))], true);
+      if (i % 3 === 0) await wal.sync();
+    }
+    wal.setHardState(enc.encode('hs'));
+    await wal.sync();
+    const stats = wal.stats();
+    assert.ok(stats.preallocatedBytes >= 32 * 1024, `${stats.preallocatedBytes} bytes preallocated`);
+    await wal.close();
+    assert.ok((await disk.list('wal')).length > 1, 'the log rolled');
+    for (const name of await disk.list('wal')) {
+      const st = await disk.stat(join('wal', name));
+      assert.ok(st!.sizeBytes <= 64 * 1024, `${name}: never preallocated past the segment size`);
+    }
+
+    const again = await openWal(disk, options);
+    assert.equal(again.recovered.lastIndex, 400);
+    assert.equal(again.recovered.entries.length, 400);
+    assert.equal(new TextDecoder().decode(again.recovered.hardState!), 'hs');
+    assert.equal(again.recovered.report.corrupt, false);
+    // The preallocated zeros after the last batch read as a tail that never held anything: cut.
+    for (const e of again.recovered.report.events) {
+      if (e.type === 'torn-tail-truncated') assert.equal(e.reason, 'zeros after the last batch');
+    }
+    for (let i = 401; i <= 420; i++) again.wal.append([entry(i, 1, 'y'.repeat(300))], true);
+    await again.wal.sync();
+    await again.wal.close();
+    // Without the option, the same log reads back the same (the option changes no format).
+    const plain = await openWal(disk);
+    assert.equal(plain.recovered.lastIndex, 420);
+    assert.equal(enc.encode('y'.repeat(300)).length, plain.recovered.entries.at(-1)!.data.length);
+    await plain.wal.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failing preallocation stops preallocating and never fails a batch', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-wal-prealloc-fail-'));
+  try {
+    const real = new NodeDisk(dir);
+    const warnings: string[] = [];
+    // A disk whose writes of 8 KiB or more (only the zeros are that large here) fail, as on ENOSPC.
+    const disk: typeof real = Object.assign(Object.create(real) as typeof real, {
+      open: async (...args: Parameters<typeof real.open>) => {
+        const h = await real.open(...args);
+        const failing: FileHandle = {
+          path: h.path,
+          read: (position, lengthBytes) => h.read(position, lengthBytes),
+          write: (position, data) => (data.length >= 8192 ? Promise.reject(new Error('ENOSPC: no space left on device')) : h.write(position, data)),
+          sync: () => h.sync(),
+          truncate: (sizeBytes) => h.truncate(sizeBytes),
+          sizeBytes: () => h.sizeBytes(),
+          close: () => h.close(),
+        };
+        return failing;
+      },
+    });
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: (msg) => void warnings.push(msg), error: () => {}, child: () => logger };
+    const { wal } = await openWal(disk, { dsync: true, segmentBytes: 64 * 1024, preallocateBytes: 16 * 1024, logger });
+    for (let i = 1; i <= 100; i++) {
+      wal.append([entry(i, 1, 'x'.repeat(300))], true);
+      await wal.sync();
+    }
+    const stats = wal.stats();
+    assert.equal(stats.preallocatedBytes, 0);
+    const warned = warnings.filter((w) => w.includes('preallocate')).length;
+    assert.ok(stats.segments > 1, 'the log rolled (each segment tries once)');
+    assert.ok(warned >= 1 && warned <= stats.segments, `warned at most once per segment: ${warned} warnings, ${stats.segments} segments`);
+    await wal.close();
+    const again = await openWal(real);
+    assert.equal(again.recovered.lastIndex, 100);
+    await again.wal.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('dsync segments on a real disk (O_DSYNC, as a member runs): batches, a roll and a reopen', async () => {

@@ -57,7 +57,27 @@ export interface WalOptions {
    * off: the planted 'ack-before-fsync' bug needs the gap between write and sync to show.
    */
   readonly dsync?: boolean;
+  /**
+   * With dsync: keep this many bytes of zeros written ahead of the data in the active segment, in
+   * the background, so a batch's O_DSYNC write lands in blocks that exist and the file's size does
+   * not change with every batch (WAL_PREALLOCATE_BYTES_DEFAULT). A batch never goes into a region
+   * whose zeros are still being written: it waits for them; a segment being sealed gets none.
+   * Recovery cuts a zero tail as it cuts any tail that holds no batch (nothing there was ever
+   * acknowledged), and preallocation starts again. 0 (the default) writes nothing ahead.
+   */
+  readonly preallocateBytes?: number;
   readonly testing?: { readonly plantedBug?: WalPlantedBug };
+}
+
+/** One shared run of zeros per size, for preallocation (never written to). */
+const zeroRuns = new Map<number, Uint8Array>();
+function zeros(bytes: number): Uint8Array {
+  let z = zeroRuns.get(bytes);
+  if (z === undefined) {
+    z = new Uint8Array(bytes);
+    zeroRuns.set(bytes, z);
+  }
+  return z;
 }
 
 export interface WalRecoveryReport {
@@ -90,6 +110,8 @@ export interface WalStats {
   readonly records: number;
   readonly fsyncs: number;
   readonly bytesWritten: number;
+  /** Zeros written ahead of the data (WalOptions.preallocateBytes). */
+  readonly preallocatedBytes: number;
   readonly segments: number;
   readonly lastIndex: number;
   readonly compactedThrough: number;
@@ -299,8 +321,16 @@ export class Wal implements LogStore {
   private failure: WalError | null = null;
   private closed = false;
 
-  private counters = { batches: 0, records: 0, fsyncs: 0, bytesWritten: 0 };
+  private counters = { batches: 0, records: 0, fsyncs: 0, bytesWritten: 0, preallocatedBytes: 0 };
   private readonly dsync: boolean;
+  private readonly preallocateBytes: number;
+  /** The active segment's file holds data or zeros up to here (its size as far as we know). */
+  private preallocEnd = SEGMENT_HEADER_BYTES;
+  /** A background write of zeros from `preallocFrom`, or null. */
+  private preallocating: Promise<void> | null = null;
+  private preallocFrom = 0;
+  /** Set while a roll seals the old segment: nothing is preallocated in a segment being sealed. */
+  private rolling = false;
 
   /** Use openWal. */
   constructor(
@@ -318,6 +348,9 @@ export class Wal implements LogStore {
     this.logger = (options.logger ?? nullLogger).child({ component: 'wal' });
     this.planted = options.testing?.plantedBug;
     this.dsync = options.dsync ?? false;
+    this.preallocateBytes = options.preallocateBytes ?? 0;
+    assert(this.preallocateBytes === 0 || this.dsync, 'preallocation needs dsync segments (a zero write must be durable without a sync of its own)');
+    assert(this.preallocateBytes >= 0 && this.preallocateBytes <= this.segmentBytes, 'preallocateBytes within a segment');
     // Recovery's index becomes the run-time one (its values are EntryLocations with the entry
     // attached; openWal detaches the entries once it has handed them out).
     this.model = plan.model;
@@ -431,6 +464,7 @@ export class Wal implements LogStore {
     if (this.failure === null) await this.sync();
     this.closed = true;
     await this.chain;
+    if (this.preallocating !== null) await this.preallocating;
     for (const s of this.segments) {
       const h = s.handle;
       s.handle = null;
@@ -680,17 +714,54 @@ export class Wal implements LogStore {
 
   private async writeAndSync(bytes: Uint8Array, afterWrite: () => void = () => {}): Promise<void> {
     const h = await this.handle(this.active);
+    // Never into bytes whose zeros are still on their way: the zeros could land after the batch.
+    if (this.preallocating !== null && this.activeEndOffset + bytes.length > this.preallocFrom) await this.preallocating;
     await h.write(this.activeEndOffset, bytes);
     afterWrite();
     // A dsync handle's write was durable when it returned; counted as an fsync all the same.
     if (!this.dsync) await h.sync();
     this.activeEndOffset += bytes.length;
+    this.preallocEnd = Math.max(this.preallocEnd, this.activeEndOffset);
     this.activeBatches++;
     this.seq++;
     this.counters.batches++;
     this.counters.fsyncs++;
     this.counters.bytesWritten += bytes.length;
+    this.preallocateAhead(h);
   }
+
+  /**
+   * Starts writing zeros past the data when the data has come within half of `preallocateBytes`
+   * of the preallocated end (see WalOptions.preallocateBytes). Runs beside the batches that follow;
+   * a failure only stops preallocation for this segment (the batches then extend the file, as
+   * without it): the zeros hold nothing anyone was promised.
+   */
+  private preallocateAhead(h: FileHandle): void {
+    const want = this.preallocateBytes;
+    if (want === 0 || this.rolling || this.preallocating !== null || this.preallocEnd - this.activeEndOffset >= want / 2) return;
+    // From a page boundary: a write of zeros never shares a page (or a disk sector) with the batch
+    // before it, which a disk that rewrites whole sectors could otherwise tear back to old bytes.
+    const from = Math.ceil(this.preallocEnd / WAL_COMMIT_COPY_SPACING_BYTES) * WAL_COMMIT_COPY_SPACING_BYTES;
+    const length = Math.min(want, this.segmentBytes - from);
+    if (length <= 0) return;
+    this.preallocFrom = from;
+    const segmentId = this.active.segmentId;
+    this.preallocating = h.write(from, zeros(want).subarray(0, length)).then(
+      () => {
+        this.preallocating = null;
+        if (this.active.segmentId !== segmentId) return;
+        this.preallocEnd = Math.max(this.preallocEnd, from + length);
+        this.counters.preallocatedBytes += length;
+      },
+      (e: unknown) => {
+        this.preallocating = null;
+        // Stop for this segment: claim the whole of it as preallocated so no further attempt starts.
+        if (this.active.segmentId === segmentId) this.preallocEnd = this.segmentBytes;
+        this.logger.warn('cannot preallocate the write-ahead log segment; batches extend it instead', { error: errorMessage(e) });
+      },
+    );
+  }
+
 
   private async rollIfFull(recordBytes: number): Promise<void> {
     // The begin, pad and commit frames add at most one spacing plus three of the largest summaries.
@@ -705,6 +776,8 @@ export class Wal implements LogStore {
    * empty successor is a roll a crash interrupted.
    */
   private async roll(firstIndex = this.model.lastIndex + 1): Promise<void> {
+    // The old segment's zeros land before its seal; no write of them is left behind.
+    if (this.preallocating !== null) await this.preallocating;
     const old = this.active;
     const next: Segment = { segmentId: old.segmentId + 1, firstIndex, name: '', handle: null };
     const name = segmentFileName(next);
@@ -715,9 +788,15 @@ export class Wal implements LogStore {
     await this.disk.syncDir(this.dir);
     const seal = new BatchBuilder();
     seal.seal(next.segmentId);
-    await this.writeAndSync(seal.finish(this.activeEndOffset, this.commitState(this.hardState)));
+    this.rolling = true;
+    try {
+      await this.writeAndSync(seal.finish(this.activeEndOffset, this.commitState(this.hardState)));
+    } finally {
+      this.rolling = false;
+    }
     this.segments.push({ ...next, name, handle: h });
     this.activeEndOffset = SEGMENT_HEADER_BYTES;
+    this.preallocEnd = SEGMENT_HEADER_BYTES;
     this.activeBatches = 0;
     this.logger.debug('segment rolled', { segment: name });
   }
@@ -819,12 +898,15 @@ export class Wal implements LogStore {
     }
     const lastKept = plan.kept.at(-1);
     this.activeEndOffset = lastKept?.endOffset ?? SEGMENT_HEADER_BYTES;
+    // A tail recovery kept is space the file has already.
+    this.preallocEnd = lastKept === undefined ? SEGMENT_HEADER_BYTES : (lastKept.truncateTo ?? files.get(lastKept.name)?.bytes.length ?? lastKept.endOffset);
     this.activeBatches = lastKept !== undefined && lastKept.endOffset > SEGMENT_HEADER_BYTES ? 1 : 0;
     if (plan.createSegment !== null) {
       const created: Segment = { ...plan.createSegment, name: segmentFileName(plan.createSegment), handle: null };
       await writeNewFile(disk, joinPath(this.dir, created.name), encodeSegmentHeader(created));
       this.segments.push(created);
       this.activeEndOffset = SEGMENT_HEADER_BYTES;
+      this.preallocEnd = SEGMENT_HEADER_BYTES;
       this.activeBatches = 0;
     }
     // Always, not only when this recovery changed it: the segments found may have been created by
