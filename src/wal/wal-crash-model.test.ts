@@ -305,7 +305,8 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
 
 /**
  * More seeds for a long local run: WAL_MODEL_SEEDS=1000 node scripts/run-tests.mjs wal-crash-model.
- * One seed, with a trace: WAL_MODEL_ONLY=<seed> WAL_MODEL_DEBUG=<seed> (faults on for seeds > 100000).
+ * One seed, with a trace: WAL_MODEL_ONLY=<seed> WAL_MODEL_DEBUG=<seed> (faults on for seeds > 100000;
+ * WAL_MODEL_DSYNC=1 for the dsync configuration).
  */
 const SEEDS = Number(process.env.WAL_MODEL_SEEDS ?? 30);
 const PLANTED_SEEDS_MAX = Number(process.env.WAL_PLANTED_SEEDS ?? 20);
@@ -315,7 +316,7 @@ const ONLY = process.env.WAL_MODEL_ONLY === undefined ? null : Number(process.en
 if (ONLY !== null) {
   for (const mode of ['raft', 'paxos'] as const) {
     test(`${mode}: seed ${ONLY}`, async () => {
-      await run({ seed: ONLY, mode, steps: 250, faults: ONLY > 100_000 });
+      await run({ seed: ONLY, mode, steps: 250, faults: ONLY > 100_000, dsync: process.env.WAL_MODEL_DSYNC === '1' });
     });
   }
 }

@@ -13,7 +13,11 @@ import { ELECTION_MS, get, leaderName, PROTOCOLS, putAnywhere, startCluster, wai
 
 const KEYS = 150;
 
-/** Flips one byte every 4 KiB + 8 B through the middle of the newest segment: damage inside several committed batches, with intact batches after it. */
+/**
+ * Flips one byte every 4 KiB + 8 B through the middle of the newest segment's data: damage inside
+ * several committed batches, with intact batches after it. The data ends at the last byte that is
+ * not zero: a member preallocates its segments, so zeros follow it.
+ */
 function damageWal(dataDir: string): { segment: string; flipped: number } {
   const walDir = join(dataDir, 'wal');
   const segments = readdirSync(walDir).filter((n) => n.endsWith('.wal')).sort();
@@ -21,9 +25,11 @@ function damageWal(dataDir: string): { segment: string; flipped: number } {
   assert.ok(segment !== undefined, `no segment in ${walDir}`);
   const path = join(walDir, segment);
   const bytes = readFileSync(path);
-  const from = Math.floor(bytes.length * 0.3);
-  const to = Math.floor(bytes.length * 0.6);
-  assert.ok(to - from > 16 * 1024, `segment ${segment} is only ${bytes.length} bytes`);
+  let dataEnd = bytes.length;
+  while (dataEnd > 0 && bytes[dataEnd - 1] === 0) dataEnd--;
+  const from = Math.floor(dataEnd * 0.3);
+  const to = Math.floor(dataEnd * 0.6);
+  assert.ok(to - from > 16 * 1024, `segment ${segment} holds only ${dataEnd} bytes of data`);
   let flipped = 0;
   for (let off = from; off < to; off += 4096 + 8) {
     bytes[off] = bytes[off]! ^ 0x5a;
