@@ -185,6 +185,48 @@ test('middle-header-invalid-empty: a middle segment wiped out is corruption', as
   assert.ok(r.repairUntil !== null && r.repairUntil >= 16);
 });
 
+test('a reset whose removal of older segments a crash cut short: the leftovers are removed, not taken for the head of the log', async () => {
+  // Entries 1..12 over several segments; then a snapshot at 6 replaces the log (a Paxos acceptor's
+  // install keeps what it accepted above it). The reset's segment starts at 7, below where the
+  // newest older segments start.
+  const { disk, segments } = await buildLog(12);
+  assert.ok(segments.length >= 3, `${segments.length} segments`);
+  // The crash comes after the reset batch is durable and before the older segments are unlinked.
+  const unlinkedNot: string[] = [];
+  const keepsFiles: Disk = {
+    name: disk.name,
+    open: (p, mode, options) => disk.open(p, mode, options),
+    readFile: (p) => disk.readFile(p),
+    list: (d) => disk.list(d),
+    mkdir: (d) => disk.mkdir(d),
+    rename: (a, b) => disk.rename(a, b),
+    unlink: async (p) => void unlinkedNot.push(p),
+    rmdir: (d) => disk.rmdir(d),
+    stat: (p) => disk.stat(p),
+    syncDir: (d) => disk.syncDir(d),
+  };
+  const { wal } = await openWal(keepsFiles, { segmentBytes: SEGMENT_BYTES });
+  await wal.resetWith(logIndex(6), [entry(7), entry(9)], enc.encode('hs-reset'));
+  await wal.close();
+  assert.deepEqual(unlinkedNot.map((p) => p.slice('wal/'.length)).sort(), [...segments].sort(), 'the reset removes every older segment');
+  const resetSegment = (await disk.list('wal')).filter((n) => n.endsWith('.wal') && !segments.includes(n));
+  assert.equal(resetSegment.length, 1);
+  const r = await reopen(disk);
+  assert.equal(r.report.corrupt, false, JSON.stringify(r.report.events));
+  assert.equal(r.repairUntil, null);
+  assert.equal(r.compactedThrough, 6);
+  assert.deepEqual(r.entries.map((e) => e.index), [7, 9]);
+  assert.equal(new TextDecoder().decode(r.hardState!), 'hs-reset');
+  assert.deepEqual(
+    r.report.events.filter((e) => e.type === 'superseded-removed').map((e) => (e as { segment: string }).segment).sort(),
+    [...segments].sort(),
+  );
+  assert.deepEqual((await disk.list('wal')).filter((n) => n.endsWith('.wal')), resetSegment, 'only the reset segment is left');
+  const again = await reopen(disk);
+  assert.deepEqual(again.entries.map((e) => e.index), [7, 9]);
+  assert.deepEqual(again.report.events, []);
+});
+
 test('every possible row of the segment table has a scenario above', () => {
   const possible = SEGMENT_RECOVERY_TABLE.filter((r) => r.action !== 'impossible').map((r) => r.id);
   assert.deepEqual([...covered].sort(), possible.sort());

@@ -50,6 +50,8 @@ export type RecoveryEvent =
   | { readonly type: 'corrupt'; readonly segment: string; readonly offset: number; readonly row: string; readonly reason: string }
   | { readonly type: 'quarantined'; readonly segment: string; readonly fromOffset: number }
   | { readonly type: 'head-gap'; readonly expectedFromIndex: number; readonly foundFromIndex: number }
+  /** A segment older than a durable reset record: its removal was cut short by a crash. */
+  | { readonly type: 'superseded-removed'; readonly segment: string }
   | { readonly type: 'corruption-ignored'; readonly segment: string; readonly offset: number; readonly reason: string }
   /** An earlier recovery that found damage stopped before finishing; its intent (recovery-intent.ts) is taken up. */
   | { readonly type: 'recovery-resumed'; readonly repairUntil: number }
@@ -130,6 +132,8 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
   let newest: CommitInfo | null = null;
   let keptLast: CommitInfo | null = null;
   let cutReason: { segment: string; offset: number; row: string; reason: string } | null = null;
+  /** Index in `kept` of the segment holding the newest reset record replayed, or -1. */
+  let lastResetKept = -1;
 
   const observe = (c: CommitInfo): void => {
     if (newest === null || c.seq > newest.seq) newest = c;
@@ -148,6 +152,8 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
             break;
           case 'reset':
             model.reset(record.snapshotIndex);
+            // Replay runs before the segment is kept: it will be kept[kept.length].
+            lastResetKept = kept.length;
             break;
           case 'seal':
             break;
@@ -299,6 +305,17 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
     }
   }
   for (const q of quarantined) events.push({ type: 'quarantined', segment: q.name, fromOffset: q.fromOffset });
+
+  // A reset record replaces the whole log before it, and the segments before its own are removed
+  // once it is durable. A crash can cut that removal short: those segments are leftovers, not the
+  // head of the log (left in place, one that started later than the reset's segment would look
+  // like a gap at the head). Finish the removal.
+  if (lastResetKept > 0) {
+    for (const old of kept.splice(0, lastResetKept)) {
+      removed.push(old.name);
+      events.push({ type: 'superseded-removed', segment: old.name });
+    }
+  }
 
   // The first segment starts later than the compaction point says the log does: the segments in
   // between are gone (lost, or removed by a compaction whose record a cut just dropped). The log now

@@ -270,6 +270,7 @@ function suspectSegments(events: readonly RecoveryEvent[]): string[] {
         break;
       case 'torn-tail-truncated':
       case 'interrupted-roll-finished':
+      case 'superseded-removed':
       case 'quarantined':
       case 'head-gap':
       case 'recovery-resumed':
