@@ -227,6 +227,42 @@ test('a reset whose removal of older segments a crash cut short: the leftovers a
   assert.deepEqual(again.report.events, []);
 });
 
+test('a reset batch lost in a crash: its empty segment is renamed to start after the log, and a later compaction still replays', async () => {
+  const { disk, segments } = await buildLog(12);
+  const keepsFiles: Disk = {
+    name: disk.name,
+    open: (p, mode, options) => disk.open(p, mode, options),
+    readFile: (p) => disk.readFile(p),
+    list: (d) => disk.list(d),
+    mkdir: (d) => disk.mkdir(d),
+    rename: (a, b) => disk.rename(a, b),
+    unlink: async () => {},
+    rmdir: (d) => disk.rmdir(d),
+    stat: (p) => disk.stat(p),
+    syncDir: (d) => disk.syncDir(d),
+  };
+  const { wal } = await openWal(keepsFiles, { segmentBytes: SEGMENT_BYTES });
+  await wal.resetWith(logIndex(6), [entry(7)], enc.encode('hs-reset'));
+  await wal.close();
+  // The crash took the reset batch: its segment (named for index 7) holds only its header.
+  const [fresh] = (await disk.list('wal')).filter((n) => n.endsWith('.wal') && !segments.includes(n));
+  assert.ok(fresh !== undefined);
+  await truncateFile(disk, fresh, SEGMENT_HEADER_BYTES);
+  const first = await openWal(disk, { segmentBytes: SEGMENT_BYTES });
+  assert.equal(first.recovered.lastIndex, 12, 'the log before the reset');
+  assert.equal(first.recovered.report.corrupt, false);
+  const renamed = first.recovered.report.events.find((e) => e.type === 'segment-renamed') as { from: string; to: string } | undefined;
+  assert.deepEqual(renamed && { from: renamed.from, to: Number.parseInt(renamed.to.slice(17, 37), 10) }, { from: fresh, to: 13 });
+  first.wal.append([entry(13), entry(14)], true);
+  await first.wal.sync();
+  await first.wal.compact(logIndex(12)); // every segment before the renamed one goes
+  await first.wal.close();
+  const again = await reopen(disk);
+  assert.equal(again.report.corrupt, false);
+  assert.equal(again.compactedThrough, 12);
+  assert.deepEqual(again.entries.map((e) => e.index), [13, 14]);
+});
+
 test('every possible row of the segment table has a scenario above', () => {
   const possible = SEGMENT_RECOVERY_TABLE.filter((r) => r.action !== 'impossible').map((r) => r.id);
   assert.deepEqual([...covered].sort(), possible.sort());

@@ -12,7 +12,7 @@ import { FRAME_FLAG_COMMIT_COPY } from './frame.js';
 import { crc32c } from '../core/crc32c.js';
 import { LogModel } from './log-model.js';
 import type { CommitInfo } from './records.js';
-import { SEGMENT_HEADER_BYTES } from './segment-header.js';
+import { SEGMENT_HEADER_BYTES, segmentFileName } from './segment-header.js';
 import { scanSegment, type ScannedBatch, type SegmentScan } from './segment-scan.js';
 import { SEGMENT_RECOVERY_TABLE, type SegmentAction, type SegmentFacts } from './wal-recovery-table.js';
 
@@ -50,6 +50,8 @@ export type RecoveryEvent =
   | { readonly type: 'corrupt'; readonly segment: string; readonly offset: number; readonly row: string; readonly reason: string }
   | { readonly type: 'quarantined'; readonly segment: string; readonly fromOffset: number }
   | { readonly type: 'head-gap'; readonly expectedFromIndex: number; readonly foundFromIndex: number }
+  /** An empty active segment renamed to start right after the recovered log. */
+  | { readonly type: 'segment-renamed'; readonly from: string; readonly to: string }
   /** A segment older than a durable reset record: its removal was cut short by a crash. */
   | { readonly type: 'superseded-removed'; readonly segment: string }
   | { readonly type: 'corruption-ignored'; readonly segment: string; readonly offset: number; readonly reason: string }
@@ -81,6 +83,8 @@ export interface KeptSegment {
   /** Where the next batch goes. */
   readonly endOffset: number;
   readonly sealedNextId: number | null;
+  /** The file's name before recovery renames it to `name` (a successor whose start was wrong), or null. */
+  readonly renamedFrom?: string;
 }
 
 export interface Quarantine {
@@ -315,6 +319,20 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
       removed.push(old.name);
       events.push({ type: 'superseded-removed', segment: old.name });
     }
+  }
+
+  // An empty active segment after others must start right after the log. A crash that lost a reset
+  // batch leaves the reset's fresh segment (named for the snapshot, which may lie below the log's
+  // end) with nothing in it, and the log recovered from the segments before it: batches written
+  // there next would claim a start their records do not have, which a later recovery, once the
+  // segments before it are compacted away, cannot replay. Rename it (the header follows; a crash
+  // between the two leaves a header that does not match its name, which recovery rewrites).
+  const active = kept.at(-1);
+  if (cutReason === null && kept.length >= 2 && active !== undefined && active.endOffset === SEGMENT_HEADER_BYTES && active.truncateTo === null && active.firstIndex !== model.lastIndex + 1) {
+    const firstIndex = model.lastIndex + 1;
+    const name = segmentFileName({ segmentId: active.segmentId, firstIndex });
+    kept[kept.length - 1] = { ...active, name, firstIndex, rewriteHeader: true, renamedFrom: active.name };
+    events.push({ type: 'segment-renamed', from: active.name, to: name });
   }
 
   // The first segment starts later than the compaction point says the log does: the segments in

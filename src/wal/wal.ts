@@ -271,6 +271,7 @@ function suspectSegments(events: readonly RecoveryEvent[]): string[] {
       case 'torn-tail-truncated':
       case 'interrupted-roll-finished':
       case 'superseded-removed':
+      case 'segment-renamed':
       case 'quarantined':
       case 'head-gap':
       case 'recovery-resumed':
@@ -884,6 +885,10 @@ export class Wal implements LogStore {
       await disk.syncDir(qdir);
     }
     for (const k of plan.kept) {
+      if (k.renamedFrom !== undefined) {
+        await disk.rename(joinPath(this.dir, k.renamedFrom), joinPath(this.dir, k.name));
+        await disk.syncDir(this.dir);
+      }
       const needsWrite = k.truncateTo !== null || k.rewriteHeader || k.rewrites.length > 0;
       const seg: Segment = { segmentId: k.segmentId, firstIndex: k.firstIndex, name: k.name, handle: null };
       this.segments.push(seg);
