@@ -17,8 +17,8 @@ let cluster: TestCluster;
 const clients: BulwarkClient[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function client(o: { exactlyOnce?: 'auto' | 'require' } = {}): BulwarkClient {
-  const c = createClient({ endpoints: cluster.endpoints, callTimeoutMs: 20_000, attemptTimeoutMs: 2000, ...(o.exactlyOnce === undefined ? {} : { exactlyOnce: o.exactlyOnce }) });
+function client(o: { exactlyOnce?: 'auto' | 'require'; callTimeoutMs?: number } = {}): BulwarkClient {
+  const c = createClient({ endpoints: cluster.endpoints, callTimeoutMs: o.callTimeoutMs ?? 20_000, attemptTimeoutMs: 2000, ...(o.exactlyOnce === undefined ? {} : { exactlyOnce: o.exactlyOnce }) });
   clients.push(c);
   return c;
 }
@@ -273,7 +273,11 @@ test('a watcher sees every event of a stream of writes exactly once and in order
 test('a queue delivers every item exactly once across failovers', opts, async () => {
   const name = 'faults/queue';
   const items = 60;
-  const producerClient = client();
+  // The leader is killed every ~2 s here, and each kill costs a second or more without a leader:
+  // on a loaded machine a write can meet several in a row. A longer deadline than the other tests'
+  // keeps the test about delivery, not about how fast the cluster recovers (the client still
+  // fails the test if anything ambiguous reaches the application).
+  const producerClient = client({ callTimeoutMs: 45_000 });
   const producerSession = await Session.create(producerClient, { ttlSeconds: 30 });
   const producer = new Queue(producerClient, name, { leaseId: producerSession.leaseId });
   const delivered: string[] = [];
