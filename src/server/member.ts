@@ -168,8 +168,10 @@ export class Member {
       create: fresh,
       logger,
       // One durable write per batch instead of a write and an fdatasync, into blocks written ahead
-      // of time (docs/benchmarks.md, "Per-batch cost" and "What is slower than etcd").
-      wal: { dsync: true, preallocateBytes: WAL_PREALLOCATE_BYTES_DEFAULT },
+      // of time (docs/benchmarks.md, "Per-batch cost" and "What is slower than etcd"). Not on a
+      // RAID volume: its writes go through its stripe cache and journal, where one large write of
+      // zeros would hold up the batches behind it, and its member files are not the WAL's file.
+      wal: { dsync: true, preallocateBytes: o.config.raid === 0 ? WAL_PREALLOCATE_BYTES_DEFAULT : 0 },
     });
     const r = storage.report;
     logger.info('storage recovered', {

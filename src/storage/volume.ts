@@ -952,6 +952,13 @@ export class RaidVolume implements Disk, VolumeFileHost {
           break;
         }
         case 'rename':
+          // Directories waiting for a sync move with their names.
+          for (const d of [...m.dirtyDirs]) {
+            if (d === op.from || d.startsWith(`${op.from}/`)) {
+              m.dirtyDirs.delete(d);
+              m.dirtyDirs.add(op.to + d.slice(op.from.length));
+            }
+          }
           try {
             await disk.rename(op.from, op.to);
           } catch (e) {
@@ -995,7 +1002,8 @@ export class RaidVolume implements Disk, VolumeFileHost {
         m.unsynced.delete(id);
       }
       for (const d of [...m.dirtyDirs]) {
-        await tolerate(m.disk!.syncDir(d), 'ENOENT');
+        // Gone, or a file by now (removed and its name reused): nothing left to sync under that name.
+        await tolerate(m.disk!.syncDir(d), 'ENOENT', 'ENOTDIR');
         m.dirtyDirs.delete(d);
       }
     });
