@@ -61,9 +61,9 @@ export interface WalOptions {
    * With dsync: keep this many bytes of zeros written ahead of the data in the active segment, in
    * the background, so a batch's O_DSYNC write lands in blocks that exist and the file's size does
    * not change with every batch (WAL_PREALLOCATE_BYTES_DEFAULT). A batch never goes into a region
-   * whose zeros are still being written: it waits for them; a segment being sealed gets none.
-   * Recovery cuts a zero tail as it cuts any tail that holds no batch (nothing there was ever
-   * acknowledged), and preallocation starts again. 0 (the default) writes nothing ahead.
+   * whose zeros are still being written: it waits for them; a segment being sealed gets none. A
+   * clean close trims the zeros; after a crash, recovery cuts a zero tail as it cuts any tail that
+   * holds no batch (nothing there was ever acknowledged). 0 (the default) writes nothing ahead.
    */
   readonly preallocateBytes?: number;
   readonly testing?: { readonly plantedBug?: WalPlantedBug };
@@ -467,6 +467,7 @@ export class Wal implements LogStore {
     this.closed = true;
     await this.chain;
     if (this.preallocating !== null) await this.preallocating;
+    if (this.failure === null) await this.trimPreallocation();
     for (const s of this.segments) {
       const h = s.handle;
       s.handle = null;
@@ -730,6 +731,23 @@ export class Wal implements LogStore {
     this.counters.fsyncs++;
     this.counters.bytesWritten += bytes.length;
     this.preallocateAhead(h);
+  }
+
+  /**
+   * A clean stop leaves the active segment ending at its data, so only a crash leaves a zero tail
+   * for recovery to cut (and `bulwark storage check` of a stopped member shows a clean log). A
+   * failure here costs nothing but that: the zeros hold nothing.
+   */
+  private async trimPreallocation(): Promise<void> {
+    const h = this.active.handle;
+    if (this.preallocateBytes === 0 || h === null || this.preallocEnd <= this.activeEndOffset) return;
+    try {
+      await h.truncate(this.activeEndOffset);
+      await h.sync();
+      this.preallocEnd = this.activeEndOffset;
+    } catch (e) {
+      this.logger.warn('cannot trim the preallocated tail of the write-ahead log; recovery will', { error: errorMessage(e) });
+    }
   }
 
   /**
