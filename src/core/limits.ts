@@ -133,6 +133,8 @@ export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
  * three members writing at once (docs/benchmarks.md). etcd preallocates whole 64 MB segments.
  */
 export const WAL_PREALLOCATE_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** How often a member samples its event-loop delay for /metrics (ms); each sample is a wake-up. */
+export const EVENT_LOOP_DELAY_RESOLUTION_MS = 10;
 /** The smallest segment size an option may ask for (tests use tiny segments to exercise rolls). */
 export const WAL_SEGMENT_BYTES_MIN = 4 * 1024;
 /** Bytes of encoded records in one group-commit batch; a single larger entry goes alone. */

@@ -8,12 +8,11 @@
  * is reset at each one); the maximum ever seen is kept separately.
  */
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { EVENT_LOOP_DELAY_RESOLUTION_MS } from '../core/limits.js';
 import type { Counter, Gauge, Histogram, Registry } from './metrics.js';
 
 /** Buckets for garbage-collection pauses, in seconds. */
 export const GC_BUCKETS_S = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-/** The loop delay is sampled this often (ms); a smaller value costs a wake-up per period. */
-const LOOP_DELAY_RESOLUTION_MS = 10;
 
 const GC_KINDS: Readonly<Record<number, string>> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
 
@@ -23,7 +22,7 @@ export interface RuntimeMetrics {
 }
 
 export function registerRuntimeMetrics(r: Registry): RuntimeMetrics {
-  const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  const loop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_DELAY_RESOLUTION_MS });
   loop.enable();
   let maxEverS = 0;
   const lag = {
@@ -33,7 +32,7 @@ export function registerRuntimeMetrics(r: Registry): RuntimeMetrics {
     maxEver: r.gauge('bulwark_eventloop_lag_max_ever_seconds', 'The longest event loop delay since the process started.'),
   };
   // The histogram is in nanoseconds and includes the sampling period itself; take it off.
-  const seconds = (ns: number): number => Math.max(0, ns / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000);
+  const seconds = (ns: number): number => Math.max(0, ns / 1e9 - EVENT_LOOP_DELAY_RESOLUTION_MS / 1000);
   lag.p50.collect(() => {
     const count = loop.count;
     const max = count > 0 ? seconds(loop.max) : 0;

@@ -92,7 +92,7 @@ async function run(o: RunOptions): Promise<{ crashes: number; corruptions: numbe
   const rnd: Random = new SeededRandom(o.seed);
   const io = new IoQueue();
   const disk = new SimDisk({ random: rnd.fork(), sectorBytes: rnd.chance(0.5) ? 512 : 4096, schedule: io.schedule });
-  const walOptions = { segmentBytes: 16 * 1024, batchRecordsMax: rnd.pick([4, 64, 1024]), dsync: o.dsync ?? false, preallocateBytes: process.env["NOPRE"] === "1" ? 0 : o.dsync === true && o.seed % 2 === 0 ? 4096 : 0, testing: o.plantedBug === undefined ? {} : { plantedBug: o.plantedBug } };
+  const walOptions = { segmentBytes: 16 * 1024, batchRecordsMax: rnd.pick([4, 64, 1024]), dsync: o.dsync ?? false, preallocateBytes: o.dsync === true && o.seed % 2 === 0 ? 4096 : 0, testing: o.plantedBug === undefined ? {} : { plantedBug: o.plantedBug } };
   const fail: (what: string) => never = (what) => {
     throw new Violation(`seed ${o.seed} (${o.mode}${o.faults ? ', faults' : ''}${o.dsync === true ? ', dsync' : ''}${o.plantedBug ? `, planted ${o.plantedBug}` : ''}): ${what}`);
   };

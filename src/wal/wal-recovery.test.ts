@@ -57,6 +57,22 @@ async function lastBatchStart(disk: Disk, name: string): Promise<number> {
   return s.batches.at(-1)!.commit.batchStartOffset;
 }
 
+/** `disk` with unlink doing nothing (a crash before the removals were durable); `onUnlink` sees the paths. */
+function withoutUnlink(disk: Disk, onUnlink: (path: string) => void = () => {}): Disk {
+  return {
+    name: disk.name,
+    open: (p, mode, options) => disk.open(p, mode, options),
+    readFile: (p) => disk.readFile(p),
+    list: (d) => disk.list(d),
+    mkdir: (d) => disk.mkdir(d),
+    rename: (a, b) => disk.rename(a, b),
+    unlink: async (p) => onUnlink(p),
+    rmdir: (d) => disk.rmdir(d),
+    stat: (p) => disk.stat(p),
+    syncDir: (d) => disk.syncDir(d),
+  };
+}
+
 const covered = new Set<string>();
 const expectRow = (r: WalRecovered, row: string) => {
   assert.ok(rows(r).includes(row), `expected row ${row}, got ${rows(r).join(', ')}`);
@@ -193,18 +209,7 @@ test('a reset whose removal of older segments a crash cut short: the leftovers a
   assert.ok(segments.length >= 3, `${segments.length} segments`);
   // The crash comes after the reset batch is durable and before the older segments are unlinked.
   const unlinkedNot: string[] = [];
-  const keepsFiles: Disk = {
-    name: disk.name,
-    open: (p, mode, options) => disk.open(p, mode, options),
-    readFile: (p) => disk.readFile(p),
-    list: (d) => disk.list(d),
-    mkdir: (d) => disk.mkdir(d),
-    rename: (a, b) => disk.rename(a, b),
-    unlink: async (p) => void unlinkedNot.push(p),
-    rmdir: (d) => disk.rmdir(d),
-    stat: (p) => disk.stat(p),
-    syncDir: (d) => disk.syncDir(d),
-  };
+  const keepsFiles = withoutUnlink(disk, (p) => unlinkedNot.push(p));
   const { wal } = await openWal(keepsFiles, { segmentBytes: SEGMENT_BYTES });
   await wal.resetWith(logIndex(6), [entry(7), entry(9)], enc.encode('hs-reset'));
   await wal.close();
@@ -229,18 +234,7 @@ test('a reset whose removal of older segments a crash cut short: the leftovers a
 
 test('a reset batch lost in a crash: its empty segment is renamed to start after the log, and a later compaction still replays', async () => {
   const { disk, segments } = await buildLog(12);
-  const keepsFiles: Disk = {
-    name: disk.name,
-    open: (p, mode, options) => disk.open(p, mode, options),
-    readFile: (p) => disk.readFile(p),
-    list: (d) => disk.list(d),
-    mkdir: (d) => disk.mkdir(d),
-    rename: (a, b) => disk.rename(a, b),
-    unlink: async () => {},
-    rmdir: (d) => disk.rmdir(d),
-    stat: (p) => disk.stat(p),
-    syncDir: (d) => disk.syncDir(d),
-  };
+  const keepsFiles = withoutUnlink(disk);
   const { wal } = await openWal(keepsFiles, { segmentBytes: SEGMENT_BYTES });
   await wal.resetWith(logIndex(6), [entry(7)], enc.encode('hs-reset'));
   await wal.close();

@@ -83,7 +83,7 @@ export interface KeptSegment {
   /** Where the next batch goes. */
   readonly endOffset: number;
   readonly sealedNextId: number | null;
-  /** The file's name before recovery renames it to `name` (a successor whose start was wrong), or null. */
+  /** The file's name before recovery renames it to `name` (an empty active segment whose start was wrong); absent otherwise. */
   readonly renamedFrom?: string;
 }
 
@@ -328,7 +328,7 @@ export function planWalRecovery(files: readonly SegmentFile[], options: PlanOpti
   // segments before it are compacted away, cannot replay. Rename it (the header follows; a crash
   // between the two leaves a header that does not match its name, which recovery rewrites).
   const active = kept.at(-1);
-  if (cutReason === null && kept.length >= 2 && active !== undefined && active.endOffset === SEGMENT_HEADER_BYTES && active.truncateTo === null && active.firstIndex !== model.lastIndex + 1) {
+  if (cutReason === null && kept.length >= 2 && active !== undefined && active.endOffset === SEGMENT_HEADER_BYTES && (active.truncateTo === null || active.truncateTo === SEGMENT_HEADER_BYTES) && active.firstIndex !== model.lastIndex + 1) {
     const firstIndex = model.lastIndex + 1;
     const name = segmentFileName({ segmentId: active.segmentId, firstIndex });
     kept[kept.length - 1] = { ...active, name, firstIndex, rewriteHeader: true, renamedFrom: active.name };
