@@ -69,17 +69,6 @@ export interface WalOptions {
   readonly testing?: { readonly plantedBug?: WalPlantedBug };
 }
 
-/** One shared run of zeros per size, for preallocation (never written to). */
-const zeroRuns = new Map<number, Uint8Array>();
-function zeros(bytes: number): Uint8Array {
-  let z = zeroRuns.get(bytes);
-  if (z === undefined) {
-    z = new Uint8Array(bytes);
-    zeroRuns.set(bytes, z);
-  }
-  return z;
-}
-
 export interface WalRecoveryReport {
   readonly segments: number;
   readonly bytesScanned: number;
@@ -331,8 +320,10 @@ export class Wal implements LogStore {
   /** A background write of zeros from `preallocFrom`, or null. */
   private preallocating: Promise<void> | null = null;
   private preallocFrom = 0;
-  /** Set while a roll seals the old segment: nothing is preallocated in a segment being sealed. */
-  private rolling = false;
+  /** A write of zeros failed in the active segment: no more attempts until the next one. */
+  private preallocFailed = false;
+  /** The zeros written ahead (never written to), allocated at the first use. */
+  private zeroRun: Uint8Array | null = null;
 
   /** Use openWal. */
   constructor(
@@ -715,7 +706,8 @@ export class Wal implements LogStore {
     });
   }
 
-  private async writeAndSync(bytes: Uint8Array, afterWrite: () => void = () => {}): Promise<void> {
+  /** Writes a batch; `preallocate` false for a seal (a segment being sealed gets no zeros ahead). */
+  private async writeAndSync(bytes: Uint8Array, afterWrite: () => void = () => {}, preallocate = true): Promise<void> {
     const h = await this.handle(this.active);
     // Never into bytes whose zeros are still on their way: the zeros could land after the batch.
     if (this.preallocating !== null && this.activeEndOffset + bytes.length > this.preallocFrom) await this.preallocating;
@@ -730,7 +722,7 @@ export class Wal implements LogStore {
     this.counters.batches++;
     this.counters.fsyncs++;
     this.counters.bytesWritten += bytes.length;
-    this.preallocateAhead(h);
+    if (preallocate) this.preallocateAhead(h);
   }
 
   /**
@@ -758,30 +750,28 @@ export class Wal implements LogStore {
    */
   private preallocateAhead(h: FileHandle): void {
     const want = this.preallocateBytes;
-    if (want === 0 || this.rolling || this.preallocating !== null || this.preallocEnd - this.activeEndOffset >= want / 2) return;
+    if (want === 0 || this.preallocFailed || this.preallocating !== null || this.preallocEnd - this.activeEndOffset >= want / 2) return;
     // From a page boundary: a write of zeros never shares a page (or a disk sector) with the batch
     // before it, which a disk that rewrites whole sectors could otherwise tear back to old bytes.
     const from = Math.ceil(this.preallocEnd / WAL_COMMIT_COPY_SPACING_BYTES) * WAL_COMMIT_COPY_SPACING_BYTES;
     const length = Math.min(want, this.segmentBytes - from);
     if (length <= 0) return;
     this.preallocFrom = from;
-    const segmentId = this.active.segmentId;
-    this.preallocating = h.write(from, zeros(want).subarray(0, length)).then(
+    this.zeroRun ??= new Uint8Array(want);
+    // A roll and close wait for these zeros, so the active segment is the same when they land.
+    this.preallocating = h.write(from, this.zeroRun.subarray(0, length)).then(
       () => {
         this.preallocating = null;
-        if (this.active.segmentId !== segmentId) return;
         this.preallocEnd = Math.max(this.preallocEnd, from + length);
         this.counters.preallocatedBytes += length;
       },
       (e: unknown) => {
         this.preallocating = null;
-        // Stop for this segment: claim the whole of it as preallocated so no further attempt starts.
-        if (this.active.segmentId === segmentId) this.preallocEnd = this.segmentBytes;
+        this.preallocFailed = true;
         this.logger.warn('cannot preallocate the write-ahead log segment; batches extend it instead', { error: errorMessage(e) });
       },
     );
   }
-
 
   private async rollIfFull(recordBytes: number): Promise<void> {
     // The begin, pad and commit frames add at most one spacing plus three of the largest summaries.
@@ -808,15 +798,11 @@ export class Wal implements LogStore {
     await this.disk.syncDir(this.dir);
     const seal = new BatchBuilder();
     seal.seal(next.segmentId);
-    this.rolling = true;
-    try {
-      await this.writeAndSync(seal.finish(this.activeEndOffset, this.commitState(this.hardState)));
-    } finally {
-      this.rolling = false;
-    }
+    await this.writeAndSync(seal.finish(this.activeEndOffset, this.commitState(this.hardState)), undefined, false);
     this.segments.push({ ...next, name, handle: h });
     this.activeEndOffset = SEGMENT_HEADER_BYTES;
     this.preallocEnd = SEGMENT_HEADER_BYTES;
+    this.preallocFailed = false;
     this.activeBatches = 0;
     this.logger.debug('segment rolled', { segment: name });
   }
